@@ -1,0 +1,21 @@
+"""Gradient-based multi-objective algorithms as pymoo ``Algorithm`` objects."""
+
+from pmo_grad.algorithms.base import GradientAlgorithm, NonFiniteObjectiveError
+from pmo_grad.algorithms.linear import LinearScalarization
+from pmo_grad.algorithms.mgda import MGDA
+from pmo_grad.algorithms.psmgd import PSMGD
+from pmo_grad.algorithms.step_rules import ArmijoStep, ConstantStep, DecayingStep
+from pmo_grad.algorithms.termination import StationarityTermination, default_gradient_termination
+
+__all__ = [
+    "ArmijoStep",
+    "ConstantStep",
+    "DecayingStep",
+    "GradientAlgorithm",
+    "LinearScalarization",
+    "MGDA",
+    "NonFiniteObjectiveError",
+    "PSMGD",
+    "StationarityTermination",
+    "default_gradient_termination",
+]

@@ -1,0 +1,228 @@
+"""The pymoo ``Algorithm`` shell shared by all gradient methods.
+
+A run keeps a population of K independent trajectories. One iteration, for all K points at once:
+
+1. ask the weight schedule whether this is a refresh; if so, form the Jacobians J (K × m × d)
+   and their Gramians J Jᵀ and solve for new weights, else reuse the weights and form only the
+   weighted gradients λᵀJ (one reverse pass where the problem allows it);
+2. direction D = λᵀJ (K × d);
+3. the step rule moves every point to P(X − η D) inside [xl, xu]; pymoo evaluates F there.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import numpy as np
+from pymoo.core.algorithm import Algorithm
+from pymoo.core.population import Population
+from pymoo.core.sampling import Sampling
+from pymoo.operators.sampling.lhs import LHS
+
+from pmo_grad.algorithms.display import GradientOutput
+from pmo_grad.algorithms.step_rules import ConstantStep, StepRule
+from pmo_grad.algorithms.termination import default_gradient_termination
+from pmo_grad.indicators.stationarity import pareto_stationarity, stationarity_from_gramian
+from pmo_grad.problems.gradient import ProblemGradient
+from pmo_grad.problems.support import check_supported, problem_name
+from pmo_grad.weighting.gramian import gramian
+from pmo_grad.weighting.min_norm import MinNorm
+from pmo_grad.weighting.schedule import Periodic, ScheduleState, WeightSchedule
+
+logger = logging.getLogger(__name__)
+
+
+class NonFiniteObjectiveError(FloatingPointError):
+    """The problem returned NaN or infinite objective values at a point inside its box."""
+
+
+def _check_pop_size(pop_size: int) -> int:
+    if isinstance(pop_size, bool) or not isinstance(pop_size, (int, np.integer)) or pop_size < 1:
+        raise ValueError(f"pop_size must be an integer >= 1 (the number of trajectories), got {pop_size!r}")
+    return int(pop_size)
+
+
+def _solves_min_norm(schedule: WeightSchedule) -> bool:
+    """Whether the schedule's refresh weights are min-norm weights, so λᵀGλ is the stationarity."""
+    return isinstance(schedule, Periodic) and isinstance(schedule.weighting, MinNorm)
+
+
+class GradientAlgorithm(Algorithm):
+    """A population of K independent gradient trajectories as a pymoo algorithm.
+
+    Parameters
+    ----------
+    schedule:
+        Weight schedule (for example ``Periodic(MinNorm(), q)`` or ``Fixed(w)``).
+    pop_size:
+        Number of trajectories K.
+    sampling:
+        pymoo sampling of the start points; Latin hypercube by default, which spreads the
+        start points, and so the points reached on the front, more evenly than uniform
+        sampling.
+    step:
+        Step rule (``ConstantStep``, ``DecayingStep``, ``ArmijoStep``); ``ConstantStep(0.1)``
+        by default.
+    singular_offset:
+        Relative offset used for one-sided derivatives at singular points on the bounds
+        (see :mod:`pmo_grad.problems.gradient`).
+
+    Counters (``algorithm.counters``): ``n_eval`` F evaluations (pymoo's count plus any made to
+    validate the first Jacobian), ``n_grad`` Jacobian evaluations (one per point), ``n_weighted_grad``
+    weighted-gradient evaluations that formed no Jacobian (one per point), ``n_weight_solves``
+    weighting solves (one per point).
+    """
+
+    def __init__(
+        self,
+        schedule: WeightSchedule,
+        pop_size: int = 100,
+        sampling: Sampling | None = None,
+        step: StepRule | None = None,
+        singular_offset: float = 1e-8,
+        output=None,
+        **kwargs,
+    ) -> None:
+        super().__init__(output=output if output is not None else GradientOutput(), **kwargs)
+        self.schedule = schedule
+        self.pop_size = _check_pop_size(pop_size)
+        self.sampling = sampling if sampling is not None else LHS()
+        self.step_rule = step if step is not None else ConstantStep(0.1)
+        if not 0.0 < float(singular_offset) < 0.5:
+            raise ValueError(f"singular_offset must lie in (0, 0.5), got {singular_offset!r}")
+        self.singular_offset = float(singular_offset)
+        self.gradient: ProblemGradient | None = None
+        self.schedule_state: ScheduleState | None = None
+        self.weights: np.ndarray | None = None
+        self.jacobian: np.ndarray | None = None
+        self._jacobian_iter: int | None = None
+        self._stationarity: np.ndarray | None = None
+        self._stationarity_iter: int | None = None
+        self._counts = {"n_grad": 0, "n_weighted_grad": 0, "n_weight_solves": 0}
+
+    # ----------------------------------------------------------------- pymoo hooks
+
+    def setup(self, problem, **kwargs) -> "GradientAlgorithm":
+        if self.termination is None and kwargs.get("termination") is None:
+            self.termination = default_gradient_termination()
+        return super().setup(problem, **kwargs)
+
+    def _setup(self, problem, **kwargs) -> None:
+        check_supported(problem, type(self).__name__)
+        self.gradient = ProblemGradient(problem, self.singular_offset)
+
+    def _initialize_infill(self) -> Population:
+        pop = self.sampling.do(self.problem, self.pop_size, random_state=self.random_state)
+        X = np.clip(pop.get("X").astype(float), self.problem.xl, self.problem.xu)
+        return Population.new(X=X)
+
+    def _initialize_advance(self, infills=None, **kwargs) -> None:
+        self._check_objectives(infills)
+        self.schedule_state = self.schedule.init(len(infills), self.problem.n_obj)
+
+    def _infill(self) -> Population:
+        X, F = self.pop.get("X", "F")
+        D = self._direction(X)
+        t = self.schedule_state.step - 1
+        result = self.step_rule(X, F, D, t, self.problem.xl, self.problem.xu, self._evaluate_points)
+        off = Population.new(X=result.X)
+        if result.F is not None:
+            self._set_evaluated(off, result.F)
+        return off
+
+    def _advance(self, infills=None, **kwargs) -> None:
+        self._check_objectives(infills)
+        self.pop = infills
+
+    # ----------------------------------------------------------------- iteration parts
+
+    def _direction(self, X: np.ndarray) -> np.ndarray:
+        """Return the descent direction λᵀJ of every point and advance the schedule."""
+        state = self.schedule_state
+        if self.schedule.needs_gramian(state):
+            J = self._jacobian(X)
+            G = gramian(J)
+            weights, state = self.schedule.update(state, G)
+            self._counts["n_weight_solves"] += len(X)
+            if state.solved_weights is not None and _solves_min_norm(self.schedule):
+                self._stationarity = np.maximum(stationarity_from_gramian(G, state.solved_weights), 0.0)
+                self._stationarity_iter = self.n_iter
+            D = np.einsum("ks,ksd->kd", weights, J)
+        else:
+            weights, state = self.schedule.update(state, None)
+            D, J = self.gradient.weighted_gradient(X, weights)
+            if J is None:
+                self._counts["n_weighted_grad"] += len(X)
+            else:
+                self._record_jacobian(J)
+        self.schedule_state = state
+        self.weights = weights
+        if not np.all(np.isfinite(weights)):
+            raise FloatingPointError(f"{type(self).__name__} produced non-finite weights: {weights}")
+        return D
+
+    def _jacobian(self, X: np.ndarray) -> np.ndarray:
+        J = self.gradient.jacobian(X)
+        self._record_jacobian(J)
+        return J
+
+    def _record_jacobian(self, J: np.ndarray) -> None:
+        self._counts["n_grad"] += len(J)
+        self.jacobian = J
+        self._jacobian_iter = self.n_iter
+
+    def _evaluate_points(self, X: np.ndarray) -> np.ndarray:
+        """Evaluate F at X through pymoo's evaluator, so the evaluations are counted in n_eval."""
+        pop = self.evaluator.eval(self.problem, Population.new(X=X), algorithm=self)
+        F = pop.get("F")
+        self._check_objectives(pop)
+        return F
+
+    def _set_evaluated(self, pop: Population, F: np.ndarray) -> None:
+        """Store already computed F in ``pop`` so that pymoo's evaluator skips and does not recount it."""
+        n = len(pop)
+        pop.set("F", F, "G", np.zeros((n, 0)), "H", np.zeros((n, 0)))
+        for ind in pop:
+            ind.evaluated.update(self.evaluator.evaluate_values_of)
+
+    def _check_objectives(self, pop: Population) -> None:
+        F = pop.get("F")
+        bad = ~np.all(np.isfinite(F), axis=1)
+        if np.any(bad):
+            k = int(np.flatnonzero(bad)[0])
+            raise NonFiniteObjectiveError(
+                f"problem {problem_name(self.problem)} returned non-finite objectives F = {F[k]} at "
+                f"x = {np.array2string(pop.get('X')[k], precision=4, threshold=8)} (point {k}, "
+                f"iteration {self.n_iter}). Check the problem's formula there, or shrink its bounds."
+            )
+
+    # ----------------------------------------------------------------- public state
+
+    @property
+    def counters(self) -> Mapping[str, int]:
+        """Work done so far: F evaluations, Jacobian and weighted-gradient evaluations, weight solves."""
+        extra = self.gradient.n_extra_evals if self.gradient is not None else 0
+        return {"n_eval": int(self.evaluator.n_eval) + extra, **self._counts}
+
+    @property
+    def stationarity(self) -> np.ndarray | None:
+        """Pareto-stationarity min_λ ‖λᵀJ‖² of each point at the last Jacobian, or None if none was formed.
+
+        Computed from the refresh solve when the schedule solves the min-norm problem, else
+        from ``self.jacobian`` on request (and cached per Jacobian).
+        """
+        if self.jacobian is None:
+            return None
+        if self._stationarity is None or self._stationarity_iter != self._jacobian_iter:
+            self._stationarity = pareto_stationarity(self.jacobian)
+            self._stationarity_iter = self._jacobian_iter
+        return self._stationarity
+
+    @property
+    def stationarity_iter(self) -> int | None:
+        """Iteration at which the Jacobian behind :attr:`stationarity` was formed."""
+        return self._jacobian_iter
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(pop_size={self.pop_size}, schedule={self.schedule!r}, step={self.step_rule!r})"

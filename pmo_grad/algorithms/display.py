@@ -1,0 +1,50 @@
+"""Display columns of gradient methods: pymoo's multi-objective columns plus counters and stationarity."""
+
+from __future__ import annotations
+
+from pymoo.util.display.column import Column
+from pymoo.util.display.multi import MultiObjectiveOutput
+
+
+class _CounterColumn(Column):
+    def __init__(self, name: str, key: str, width: int = 8) -> None:
+        super().__init__(name, width=width)
+        self.key = key
+
+    def update(self, algorithm) -> None:
+        self.value = algorithm.counters[self.key]
+
+
+class _StationarityColumn(Column):
+    """Mean or max over the points of min_λ ‖λᵀJ‖² at the last Jacobian ("-" when none was formed)."""
+
+    def __init__(self, name: str, reduce, width: int = 10) -> None:
+        super().__init__(name, width=width)
+        self.reduce = reduce
+
+    def update(self, algorithm) -> None:
+        values = algorithm.stationarity
+        self.value = None if values is None else float(self.reduce(values))
+
+
+class GradientOutput(MultiObjectiveOutput):
+    """pymoo's multi-objective output with the counters and Pareto-stationarity of gradient methods.
+
+    Columns: n_gen, n_eval (counted F evaluations), n_grad (Jacobian evaluations), n_wsolve
+    (weight solves), stat_mean / stat_max (Pareto-stationarity of the last Jacobian; with
+    PSMGD that is the last refresh), then pymoo's IGD, GD and HV where the problem has a known
+    Pareto front, or its ε-indicator otherwise.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.n_eval = _CounterColumn("n_eval", "n_eval")
+        self.columns = [self.n_gen, self.n_eval]
+        self.n_grad = _CounterColumn("n_grad", "n_grad")
+        self.n_wsolve = _CounterColumn("n_wsolve", "n_weight_solves")
+        self.stat_mean = _StationarityColumn("stat_mean", lambda v: v.mean())
+        self.stat_max = _StationarityColumn("stat_max", lambda v: v.max())
+
+    def initialize(self, algorithm) -> None:
+        self.columns += [self.n_grad, self.n_wsolve, self.stat_mean, self.stat_max]
+        super().initialize(algorithm)

@@ -1,0 +1,43 @@
+"""Terminations for gradient methods."""
+
+from __future__ import annotations
+
+import math
+
+from pymoo.core.termination import Termination, TerminateIfAny
+from pymoo.termination.max_gen import MaximumGenerationTermination
+
+
+class StationarityTermination(Termination):
+    """Stop when every point is Pareto-stationary to within ``tol``: max_k min_λ ‖λᵀJ_k‖² ≤ tol.
+
+    The measure is read from the algorithm's last Jacobian (with PSMGD: the last refresh), so
+    the check costs no extra gradient evaluation. Progress reported to pymoo is
+    log(s₀ / s) / log(s₀ / tol), clipped to [0, 1], where s₀ is the first measured value.
+    """
+
+    def __init__(self, tol: float = 1e-12) -> None:
+        super().__init__()
+        tol = float(tol)
+        if not math.isfinite(tol) or tol <= 0:
+            raise ValueError(f"tol must be a positive finite number, got {tol!r}")
+        self.tol = tol
+        self._first: float | None = None
+
+    def _update(self, algorithm) -> float:
+        values = getattr(algorithm, "stationarity", None)
+        if values is None or len(values) == 0:
+            return 0.0
+        current = float(values.max())
+        if current <= self.tol:
+            return 1.0
+        if self._first is None:
+            self._first = current
+        if self._first <= self.tol or current >= self._first:
+            return 0.0
+        return min(1.0, math.log(self._first / current) / math.log(self._first / self.tol))
+
+
+def default_gradient_termination(n_max_gen: int = 1000, tol: float = 1e-12) -> Termination:
+    """Return the termination used when none is given: ``n_max_gen`` iterations or stationarity ≤ ``tol``."""
+    return TerminateIfAny(MaximumGenerationTermination(n_max_gen), StationarityTermination(tol))

@@ -1,0 +1,16 @@
+"""Weightings: Gramian (K × m × m) → weights λ (K × m) on the simplex, and their schedules."""
+
+from pmo_grad.weighting.gramian import gramian
+from pmo_grad.weighting.min_norm import MinNorm, MinNormResult, min_norm_weights
+from pmo_grad.weighting.schedule import Fixed, Periodic, ScheduleState, WeightSchedule
+
+__all__ = [
+    "Fixed",
+    "MinNorm",
+    "MinNormResult",
+    "Periodic",
+    "ScheduleState",
+    "WeightSchedule",
+    "gramian",
+    "min_norm_weights",
+]

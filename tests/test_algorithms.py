@@ -1,0 +1,219 @@
+import numpy as np
+import pytest
+from pymoo.core.callback import Callback
+from pymoo.optimize import minimize
+from pymoo.problems import get_problem
+
+from pmo_grad import MGDA, PSMGD, ArmijoStep, ConstantStep, DecayingStep, LinearScalarization
+from pmo_grad.problems import CAGradToy, ConvexQuadraticPair
+from tests.conftest import RecordingProblem
+
+
+class WeightRecorder(Callback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.weights = []
+        self.X = []
+
+    def notify(self, algorithm):
+        self.X.append(algorithm.pop.get("X").copy())
+        if algorithm.weights is not None:
+            self.weights.append(algorithm.weights.copy())
+
+
+def test_issue_example_runs_on_zdt1():
+    res = minimize(get_problem("zdt1"), PSMGD(q=5), ("n_gen", 300), seed=1)
+    assert res.F.ndim == 2
+    assert res.F.shape[1] == 2
+    assert np.all(np.isfinite(res.F))
+
+
+def test_default_termination_stops():
+    res = minimize(ConvexQuadraticPair(n_var=3), PSMGD(q=5, pop_size=8), seed=1)
+    assert res.algorithm.n_gen <= 1000
+    assert res.algorithm.termination.has_terminated()
+
+
+@pytest.mark.parametrize("make", [lambda: PSMGD(q=3, pop_size=12), lambda: MGDA(pop_size=12, step=ArmijoStep())])
+def test_minimize_next_and_ask_tell_agree(make):
+    problem = get_problem("zdt2", n_var=6)
+    res = minimize(problem, make(), ("n_gen", 15), seed=4)
+
+    algorithm = make()
+    algorithm.setup(problem, termination=("n_gen", 15), seed=4)
+    while algorithm.has_next():
+        algorithm.next()
+    X_next = algorithm.pop.get("X")
+
+    algorithm = make()
+    algorithm.setup(problem, termination=("n_gen", 15), seed=4)
+    while algorithm.has_next():
+        pop = algorithm.ask()
+        algorithm.evaluator.eval(problem, pop)
+        algorithm.tell(infills=pop)
+    X_ask = algorithm.pop.get("X")
+
+    np.testing.assert_array_equal(res.algorithm.pop.get("X"), X_next)
+    np.testing.assert_array_equal(X_next, X_ask)
+
+
+def test_same_seed_same_run_other_seed_differs():
+    problem = get_problem("dtlz2", n_var=7, n_obj=3)
+    a = minimize(problem, PSMGD(q=4, pop_size=10), ("n_gen", 20), seed=7).algorithm.pop.get("X")
+    b = minimize(problem, PSMGD(q=4, pop_size=10), ("n_gen", 20), seed=7).algorithm.pop.get("X")
+    c = minimize(problem, PSMGD(q=4, pop_size=10), ("n_gen", 20), seed=8).algorithm.pop.get("X")
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+@pytest.mark.parametrize("problem", [get_problem("zdt1", n_var=8), get_problem("dtlz2", n_var=6, n_obj=3)])
+def test_psmgd_q1_equals_mgda_bit_for_bit(problem):
+    rec_p, rec_m = WeightRecorder(), WeightRecorder()
+    minimize(problem, PSMGD(q=1, pop_size=10), ("n_gen", 30), seed=3, callback=rec_p)
+    minimize(problem, MGDA(pop_size=10), ("n_gen", 30), seed=3, callback=rec_m)
+    for xp, xm in zip(rec_p.X, rec_m.X, strict=True):
+        np.testing.assert_array_equal(xp, xm)
+
+
+def test_psmgd_reuses_weights_between_refreshes():
+    rec = WeightRecorder()
+    res = minimize(get_problem("dtlz2", n_var=6, n_obj=3), PSMGD(q=4, pop_size=6), ("n_gen", 14), seed=2, callback=rec)
+    weights = rec.weights  # weights[t] was used for step t
+    assert len(weights) == 13
+    for t in range(1, len(weights)):
+        if t % 4 == 0:
+            assert not np.array_equal(weights[t], weights[t - 1])
+        else:
+            np.testing.assert_array_equal(weights[t], weights[t - 1])
+    counters = res.algorithm.counters
+    assert counters["n_weight_solves"] == 6 * 4  # refreshes at t = 0, 4, 8, 12
+    assert counters["n_grad"] == 6 * 4
+    assert counters["n_weighted_grad"] == 6 * 9
+
+
+def test_psmgd_smoothing_follows_the_formula():
+    problem = get_problem("zdt1", n_var=5)
+    rec_plain, rec_smooth = WeightRecorder(), WeightRecorder()
+    minimize(problem, PSMGD(q=3, alpha=0.0, pop_size=5), ("n_gen", 2), seed=1, callback=rec_plain)
+    algorithm = PSMGD(q=3, alpha=0.25, pop_size=5)
+    minimize(problem, algorithm, ("n_gen", 8), seed=1, callback=rec_smooth)
+    np.testing.assert_array_equal(rec_smooth.weights[0], rec_plain.weights[0])
+
+    # Recompute the refresh at t = 3 from the Jacobian at that point.
+    from pmo_grad.weighting import MinNorm, gramian
+
+    X3 = rec_smooth.X[3]  # X[0] is the start; X[t] is where step t starts
+    from pmo_grad.problems import ProblemGradient
+
+    solved = MinNorm()(gramian(ProblemGradient(problem).jacobian(X3)))
+    expected = 0.25 * rec_smooth.weights[2] + 0.75 * solved
+    np.testing.assert_allclose(rec_smooth.weights[3], expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(rec_smooth.weights[3].sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("alpha", [-0.1, 1.5, float("nan")])
+def test_psmgd_rejects_alpha_outside_unit_interval(alpha):
+    with pytest.raises(ValueError, match="alpha"):
+        PSMGD(q=5, alpha=alpha)
+
+
+@pytest.mark.parametrize("q", [0, -2, 2.5, True])
+def test_psmgd_rejects_bad_period(q):
+    with pytest.raises(ValueError, match="q must be"):
+        PSMGD(q=q)
+
+
+@pytest.mark.parametrize("pop_size", [0, -1, 1.5])
+def test_rejects_bad_pop_size(pop_size):
+    with pytest.raises(ValueError, match="pop_size"):
+        MGDA(pop_size=pop_size)
+
+
+@pytest.mark.parametrize(
+    "step", [ConstantStep(0.3), DecayingStep(0.5), ArmijoStep(lr=2.0)], ids=["constant", "decaying", "armijo"]
+)
+def test_every_evaluated_point_lies_in_the_box(step):
+    problem = RecordingProblem(get_problem("zdt1", n_var=6))
+    minimize(problem, MGDA(pop_size=10, step=step), ("n_gen", 25), seed=5)
+    seen = np.concatenate(problem.seen)
+    assert len(seen) > 0
+    assert np.all(seen >= problem.xl)
+    assert np.all(seen <= problem.xu)
+
+
+def test_counters_add_up_with_armijo():
+    problem = RecordingProblem(ConvexQuadraticPair(n_var=4))
+    res = minimize(problem, MGDA(pop_size=7, step=ArmijoStep(lr=4.0)), ("n_gen", 10), seed=2)
+    counters = res.algorithm.counters
+    n_points_evaluated = sum(len(x) for x in problem.seen)
+    assert counters["n_grad"] == 7 * 9
+    assert counters["n_weight_solves"] == 7 * 9
+    # pymoo's count plus the one-point probe that finds the gradient source.
+    assert counters["n_eval"] == res.algorithm.evaluator.n_eval + 1
+    # Jacobian calls go through the same problem (native dF), so they are in the record too.
+    assert counters["n_eval"] == n_points_evaluated - counters["n_grad"]
+    assert counters["n_eval"] > 7 * 10  # backtracking made extra evaluations
+
+
+def test_armijo_decreases_every_objective():
+    problem = ConvexQuadraticPair(n_var=3)
+    rec = WeightRecorder()
+    minimize(problem, MGDA(pop_size=9, step=ArmijoStep(lr=8.0)), ("n_gen", 12), seed=1, callback=rec)
+    F = [problem.evaluate(X) for X in rec.X]
+    for before, after in zip(F, F[1:]):
+        assert np.all(after <= before + 1e-15)
+
+
+def test_linear_scalarization_reaches_the_weighted_minimizer():
+    # argmin w1‖x − a‖² + w2‖x + a‖² = (w1 − w2) a with w normalized; here a = 𝟙/√n.
+    n = 3
+    problem = ConvexQuadraticPair(n_var=n)
+    res = minimize(problem, LinearScalarization([3.0, 1.0], pop_size=5, step=ConstantStep(1.0)), ("n_gen", 200), seed=1)
+    a = np.ones(n) / np.sqrt(n)
+    expected = (0.75 - 0.25) * a
+    np.testing.assert_allclose(res.algorithm.pop.get("X"), np.tile(expected, (5, 1)), atol=1e-8)
+
+
+def test_linear_scalarization_rejects_wrong_weight_count():
+    with pytest.raises(ValueError, match="2 objectives"):
+        minimize(ConvexQuadraticPair(n_var=3), LinearScalarization([1.0, 1.0, 1.0], pop_size=3), ("n_gen", 2))
+
+
+@pytest.mark.parametrize("weights", [[1.0, -1.0], [0.0, 0.0], [np.nan, 1.0]])
+def test_linear_scalarization_rejects_bad_weights(weights):
+    with pytest.raises(ValueError, match="weights"):
+        LinearScalarization(weights)
+
+
+def test_mgda_converges_to_pareto_set_of_quadratic_pair():
+    problem = ConvexQuadraticPair(n_var=4)
+    res = minimize(problem, MGDA(pop_size=10, step=ConstantStep(1.0)), ("n_gen", 300), seed=3)
+    X = res.algorithm.pop.get("X")
+    # Pareto set: x = t·𝟙 with |t| <= 1/√n.
+    spread = X - X.mean(axis=1, keepdims=True)
+    assert np.abs(spread).max() < 1e-6
+    assert np.all(np.abs(X[:, 0]) <= 1 / np.sqrt(4) + 1e-9)
+    assert res.algorithm.stationarity.max() < 1e-10
+
+
+def test_verbose_run_without_pareto_front(capsys):
+    problem = CAGradToy()
+    assert problem.pareto_front() is None
+    minimize(problem, PSMGD(q=2, pop_size=5, step=ConstantStep(0.01)), ("n_gen", 4), seed=1, verbose=True)
+    printed = capsys.readouterr().out
+    for column in ("n_gen", "n_eval", "n_grad", "n_wsolve", "stat_mean", "stat_max", "eps"):
+        assert column in printed
+
+
+def test_verbose_run_shows_igd_with_known_front(capsys):
+    minimize(get_problem("zdt1", n_var=5), MGDA(pop_size=5), ("n_gen", 3), seed=1, verbose=True)
+    printed = capsys.readouterr().out
+    assert "igd" in printed
+    assert "stat_max" in printed
+
+
+def test_result_is_a_pymoo_result_with_opt_and_pop():
+    res = minimize(get_problem("zdt2", n_var=5), PSMGD(q=2, pop_size=6), ("n_gen", 5), seed=1)
+    assert res.X.shape[1] == 5
+    assert len(res.pop) == 6
+    assert res.algorithm.counters["n_eval"] == 6 * 5 + 1  # + the gradient-source probe
