@@ -47,18 +47,26 @@ class GradientSource:
     kind: str
 
 
-def _writes_native_jacobian(problem: Problem, x: np.ndarray) -> bool:
-    """Whether ``problem._evaluate`` sets ``out["dF"]`` itself (checked on one point)."""
+def _native_jacobian_probe(problem: Problem, x: np.ndarray) -> tuple[bool, tuple[int, ...] | None]:
+    """Return whether ``problem._evaluate`` sets ``out["dF"]`` itself, and the shape it sets.
+
+    Checked on the first point of ``x``, before pymoo's reshaping, which would silently accept
+    a transposed (n, n_var, n_obj) array of the same size.
+    """
     from pymoo.gradient.automatic import AutomaticDifferentiation, ElementwiseAutomaticDifferentiation
 
     if isinstance(problem, (AutomaticDifferentiation, ElementwiseAutomaticDifferentiation)):
-        return True
+        return True, None
     out: dict = {"F": None, "dF": None}
     if problem.elementwise:
         problem._evaluate(x[0], out)
     else:
         problem._evaluate(x[:1], out)
-    return out.get("dF") is not None
+    dF = out.get("dF")
+    if dF is None:
+        return False, None
+    shape = np.shape(dF)
+    return True, shape
 
 
 class ProblemGradient:
@@ -98,8 +106,14 @@ class ProblemGradient:
     def _resolve_source(self, X: np.ndarray) -> None:
         if self.source is not None:
             return
-        native = _writes_native_jacobian(self.problem, X)
+        native, shape = _native_jacobian_probe(self.problem, X)
         self.n_extra_evals += 1
+        m, d = self.problem.n_obj, self.problem.n_var
+        if shape is not None and tuple(shape[-2:]) != (m, d):
+            raise InvalidJacobianError(
+                f"problem {self.name} sets out['dF'] with shape {tuple(shape)}; the last two axes must be "
+                f"(n_obj, n_var) = ({m}, {d}). Set out['dF'] with one row per point, objective and variable."
+            )
         if native:
             self.source = GradientSource("native")
             self._jacobian_problem = self.problem
