@@ -2,9 +2,10 @@
 
 A run keeps a population of K independent trajectories. One iteration, for all K points at once:
 
-1. ask the weight schedule whether this is a refresh; if so, form the Jacobians J (K × m × d)
-   and their Gramians J Jᵀ and solve for new weights, else reuse the weights and form only the
-   weighted gradients λᵀJ (one reverse pass where the problem allows it);
+1. ask the weight schedule whether this is a refresh. A refresh forms the Jacobians J
+   (K × m × d) and their Gramians J Jᵀ and solves for new weights. Otherwise the weights are
+   reused and only the weighted gradients λᵀJ are formed (one reverse pass where the problem
+   allows it);
 2. direction D = λᵀJ (K × d);
 3. the step rule moves every point to P(X − η D) inside [xl, xu]; pymoo evaluates F there.
 """
@@ -44,7 +45,7 @@ def _check_pop_size(pop_size: int) -> int:
 
 
 def _solves_min_norm(schedule: WeightSchedule) -> bool:
-    """Whether the schedule's refresh weights are min-norm weights, so λᵀGλ is the stationarity."""
+    """Tell whether the schedule's refresh weights are min-norm weights, so that λᵀGλ is the stationarity."""
     return isinstance(schedule, Periodic) and isinstance(schedule.weighting, MinNorm)
 
 
@@ -159,7 +160,10 @@ class GradientAlgorithm(Algorithm):
         self.schedule_state = state
         self.weights = weights
         if not np.all(np.isfinite(weights)):
-            raise FloatingPointError(f"{type(self).__name__} produced non-finite weights: {weights}")
+            raise FloatingPointError(
+                f"{type(self).__name__} produced non-finite weights {weights} at iteration {self.n_iter}; "
+                "this is a bug in the weighting, please report it with the problem and seed"
+            )
         return D
 
     def _jacobian(self, X: np.ndarray) -> np.ndarray:

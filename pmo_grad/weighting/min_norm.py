@@ -57,7 +57,7 @@ class MinNormResult:
 def min_norm_weights(
     gramian: np.ndarray, *, tol: float = 1e-10, max_iter: int = 200
 ) -> MinNormResult:
-    r"""Solve :math:`\min_{\lambda \in \Delta_m} \lambda^\top G_k \lambda` for each of ``K`` Gramians.
+    r"""Solve :math:`\min_{\lambda \in \Delta_m} \lambda^\top G_k \lambda` for ``K`` Gramians.
 
     The minimum is :math:`\|\sum_s \lambda_s g_s\|^2`, the squared norm of the MGDA
     common direction. The method depends on ``m``:
@@ -420,7 +420,7 @@ def _solve_active_set_point(
             delta = -weights
             delta[entering] += 1.0
             slope = float(products @ delta)
-            max_step, blocking = 1.0, entering
+            max_step, blocking = _ratio_test(weights, delta)
             reaches_affine_minimum = False
 
         if reaches_affine_minimum:
