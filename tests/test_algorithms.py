@@ -217,3 +217,30 @@ def test_result_is_a_pymoo_result_with_opt_and_pop():
     assert res.X.shape[1] == 5
     assert len(res.pop) == 6
     assert res.algorithm.counters["n_eval"] == 6 * 5 + 1  # + the gradient-source probe
+
+
+def test_algorithm_pickles_midway_and_resumes_identically():
+    import pickle
+
+    problem = get_problem("zdt1", n_var=5)
+    reference = PSMGD(q=3, pop_size=5)
+    reference.setup(problem, termination=("n_gen", 12), seed=1)
+    while reference.has_next():
+        reference.next()
+
+    algorithm = PSMGD(q=3, pop_size=5)
+    algorithm.setup(problem, termination=("n_gen", 12), seed=1)
+    for _ in range(5):
+        algorithm.next()
+    resumed = pickle.loads(pickle.dumps(algorithm))
+    while resumed.has_next():
+        resumed.next()
+    np.testing.assert_array_equal(resumed.pop.get("X"), reference.pop.get("X"))
+    assert resumed.counters == reference.counters
+
+
+def test_history_keeps_counters_per_generation():
+    res = minimize(get_problem("zdt1", n_var=5), PSMGD(q=3, pop_size=5), ("n_gen", 6), seed=1, save_history=True)
+    assert len(res.history) == 6
+    grads = [entry.counters["n_grad"] + entry.counters["n_weighted_grad"] for entry in res.history]
+    assert grads == [0, 5, 10, 15, 20, 25]

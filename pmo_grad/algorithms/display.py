@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from pymoo.util.display.column import Column
 from pymoo.util.display.multi import MultiObjectiveOutput
 
@@ -42,8 +43,8 @@ class GradientOutput(MultiObjectiveOutput):
         self.columns = [self.n_gen, self.n_eval]
         self.n_grad = _CounterColumn("n_grad", "n_grad")
         self.n_wsolve = _CounterColumn("n_wsolve", "n_weight_solves")
-        self.stat_mean = _StationarityColumn("stat_mean", lambda v: v.mean())
-        self.stat_max = _StationarityColumn("stat_max", lambda v: v.max())
+        self.stat_mean = _StationarityColumn("stat_mean", np.mean)
+        self.stat_max = _StationarityColumn("stat_max", np.max)
 
     def initialize(self, algorithm) -> None:
         self.columns += [self.n_grad, self.n_wsolve, self.stat_mean, self.stat_max]

@@ -114,24 +114,34 @@ class ProblemGradient:
                 f"problem {self.name} sets out['dF'] with shape {tuple(shape)}; the last two axes must be "
                 f"(n_obj, n_var) = ({m}, {d}). Set out['dF'] with one row per point, objective and variable."
             )
-        if native:
-            self.source = GradientSource("native")
-            self._jacobian_problem = self.problem
-        else:
-            from pymoo.gradient.automatic import (
-                AutomaticDifferentiation,
-                ElementwiseAutomaticDifferentiation,
-            )
-
-            self.source = GradientSource("autograd")
-            wrapper = ElementwiseAutomaticDifferentiation if self.problem.elementwise else AutomaticDifferentiation
-            self._jacobian_problem = wrapper(self.problem, copy=False)
+        self.source = GradientSource("native" if native else "autograd")
         logger.debug("gradients of %s come from the %s source", self.name, self.source.kind)
+
+    def _jacobian_source_problem(self) -> Problem:
+        """Return the problem that answers ``dF``: the problem itself, or pymoo's autograd wrapper of it."""
+        if self._jacobian_problem is None:
+            if self.source.kind == "native":
+                self._jacobian_problem = self.problem
+            else:
+                from pymoo.gradient.automatic import (
+                    AutomaticDifferentiation,
+                    ElementwiseAutomaticDifferentiation,
+                )
+
+                wrapper = ElementwiseAutomaticDifferentiation if self.problem.elementwise else AutomaticDifferentiation
+                self._jacobian_problem = wrapper(self.problem, copy=False)
+        return self._jacobian_problem
+
+    def __getstate__(self) -> dict:
+        # pymoo's autograd wrappers are classes made at run time, which pickle cannot store.
+        state = self.__dict__.copy()
+        state["_jacobian_problem"] = None
+        return state
 
     def _raw_jacobian(self, X: np.ndarray) -> np.ndarray:
         # Singular points produce inf/NaN with warnings here; _repair handles them afterwards.
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            out = self._jacobian_problem.evaluate(X, return_values_of=["F", "dF"], return_as_dictionary=True)
+            out = self._jacobian_source_problem().evaluate(X, return_values_of=["F", "dF"], return_as_dictionary=True)
         return np.asarray(out["dF"])
 
     def _raw_weighted_gradient(self, X: np.ndarray, weights: np.ndarray) -> np.ndarray | None:
