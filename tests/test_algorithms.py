@@ -105,7 +105,11 @@ def test_psmgd_smoothing_follows_the_formula():
     X3 = rec_smooth.X[3]  # X[0] is the start; X[t] is where step t starts
     from pmo_grad.problems import ProblemGradient
 
-    solved = MinNorm()(gramian(ProblemGradient(problem).jacobian(X3)))
+    from pmo_grad.algorithms.step_rules import blocked_coordinates
+
+    J = ProblemGradient(problem).jacobian(X3)
+    J = np.where(blocked_coordinates(X3, problem.xl, problem.xu, J)[:, None, :], 0.0, J)
+    solved = MinNorm()(gramian(J))
     expected = 0.25 * rec_smooth.weights[2] + 0.75 * solved
     np.testing.assert_allclose(rec_smooth.weights[3], expected, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(rec_smooth.weights[3].sum(axis=1), 1.0)
@@ -121,6 +125,21 @@ def test_psmgd_rejects_alpha_outside_unit_interval(alpha):
 def test_psmgd_rejects_bad_period(q):
     with pytest.raises(ValueError, match="q must be"):
         PSMGD(q=q)
+
+
+@pytest.mark.parametrize("step", [0.1, "armijo", None.__class__])
+def test_rejects_a_step_that_is_not_a_step_rule(step):
+    with pytest.raises(TypeError, match="step must be a step rule such as ConstantStep"):
+        PSMGD(q=5, step=step)
+
+
+def test_armijo_reuses_the_last_accepted_step():
+    problem = get_problem("dtlz2", n_var=8, n_obj=3)
+    res = minimize(problem, MGDA(pop_size=10, step=ArmijoStep(lr=1.0)), ("n_gen", 30), seed=1)
+    # Without memory every step would start from η₀ = 1 and backtrack about 4 times per point.
+    per_point_per_step = res.algorithm.counters["n_eval"] / (10 * 29)
+    assert per_point_per_step < 3.0
+    assert np.all(res.algorithm.step_state > 0)
 
 
 @pytest.mark.parametrize("pop_size", [0, -1, 1.5])
@@ -148,10 +167,11 @@ def test_counters_add_up_with_armijo():
     n_points_evaluated = sum(len(x) for x in problem.seen)
     assert counters["n_grad"] == 7 * 9
     assert counters["n_weight_solves"] == 7 * 9
-    # pymoo's count plus the one-point probe that finds the gradient source.
-    assert counters["n_eval"] == res.algorithm.evaluator.n_eval + 1
+    assert counters["n_eval"] == res.algorithm.evaluator.n_eval
+    # One probe point finds the gradient source, and 4 points per checked start (3) test it.
+    assert counters["n_check_evals"] == 1 + 3 * 4
     # Jacobian calls go through the same problem (native dF), so they are in the record too.
-    assert counters["n_eval"] == n_points_evaluated - counters["n_grad"]
+    assert n_points_evaluated == counters["n_eval"] + counters["n_grad"] + counters["n_check_evals"]
     assert counters["n_eval"] > 7 * 10  # backtracking made extra evaluations
 
 
@@ -216,7 +236,7 @@ def test_result_is_a_pymoo_result_with_opt_and_pop():
     res = minimize(get_problem("zdt2", n_var=5), PSMGD(q=2, pop_size=6), ("n_gen", 5), seed=1)
     assert res.X.shape[1] == 5
     assert len(res.pop) == 6
-    assert res.algorithm.counters["n_eval"] == 6 * 5 + 1  # + the gradient-source probe
+    assert res.algorithm.counters["n_eval"] == 6 * 5
 
 
 def test_algorithm_pickles_midway_and_resumes_identically():
@@ -244,3 +264,30 @@ def test_history_keeps_counters_per_generation():
     assert len(res.history) == 6
     grads = [entry.counters["n_grad"] + entry.counters["n_weighted_grad"] for entry in res.history]
     assert grads == [0, 5, 10, 15, 20, 25]
+
+
+def test_blocked_coordinates_leave_the_weighting():
+    from pmo_grad.algorithms.step_rules import blocked_coordinates
+
+    X = np.array([[0.0, 0.5, 1.0], [0.0, 0.5, 1.0]])
+    xl, xu = np.zeros(3), np.ones(3)
+    J = np.array([
+        # both push x0 below 0 and x2 above 1: blocked; x1 is interior
+        [[1.0, 1.0, -1.0], [2.0, -1.0, -3.0]],
+        # gradients disagree on x0 and x2: a combination could move them inward
+        [[1.0, 1.0, -1.0], [-2.0, -1.0, 3.0]],
+    ])
+    mask = blocked_coordinates(X, xl, xu, J)
+    np.testing.assert_array_equal(mask, [[True, False, True], [False, False, False]])
+
+
+def test_armijo_steps_on_the_bounds_still_decrease_every_objective():
+    # DTLZ2 points reach x_i ∈ {0, 1}; with blocked coordinates every accepted step decreases all objectives.
+    problem = get_problem("dtlz2", n_var=8, n_obj=3)
+    rec = WeightRecorder()
+    res = minimize(problem, MGDA(pop_size=10, step=ArmijoStep(lr=1.0)), ("n_gen", 30), seed=1, callback=rec)
+    F = [problem.evaluate(X) for X in rec.X]
+    for before, after in zip(F, F[1:]):
+        assert np.all(after <= before + 1e-12)
+    # No search ran out of backtracks: one trial per point and step.
+    assert res.algorithm.counters["n_eval"] == 10 * 30

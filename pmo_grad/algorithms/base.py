@@ -22,7 +22,7 @@ from pymoo.core.sampling import Sampling
 from pymoo.operators.sampling.lhs import LHS
 
 from pmo_grad.algorithms.display import GradientOutput
-from pmo_grad.algorithms.step_rules import ConstantStep, StepRule
+from pmo_grad.algorithms.step_rules import ConstantStep, StepRule, blocked_coordinates, check_step_rule
 from pmo_grad.algorithms.termination import default_gradient_termination
 from pmo_grad.indicators.stationarity import pareto_stationarity, stationarity_from_gramian
 from pmo_grad.problems.gradient import ProblemGradient
@@ -68,11 +68,15 @@ class GradientAlgorithm(Algorithm):
     singular_offset:
         Relative offset used for one-sided derivatives at singular points on the bounds
         (see :mod:`pmo_grad.problems.gradient`).
+    check_gradient:
+        Compare the first Jacobian with finite differences of F (see
+        :class:`pmo_grad.problems.ProblemGradient`).
 
-    Counters (``algorithm.counters``): ``n_eval`` F evaluations (pymoo's count plus any made to
-    validate the first Jacobian), ``n_grad`` Jacobian evaluations (one per point), ``n_weighted_grad``
-    weighted-gradient evaluations that formed no Jacobian (one per point), ``n_weight_solves``
-    weighting solves (one per point).
+    Counters (``algorithm.counters``): ``n_eval`` F evaluations (pymoo's evaluator count,
+    Armijo trials included), ``n_grad`` Jacobian evaluations (one per point),
+    ``n_weighted_grad`` weighted-gradient evaluations that formed no Jacobian (one per point),
+    ``n_weight_solves`` weighting solves (one per point), and ``n_check_evals`` F evaluations
+    made once to find and check the gradient source.
     """
 
     def __init__(
@@ -82,6 +86,7 @@ class GradientAlgorithm(Algorithm):
         sampling: Sampling | None = None,
         step: StepRule | None = None,
         singular_offset: float = 1e-8,
+        check_gradient: bool = True,
         output=None,
         **kwargs,
     ) -> None:
@@ -89,7 +94,9 @@ class GradientAlgorithm(Algorithm):
         self.schedule = schedule
         self.pop_size = _check_pop_size(pop_size)
         self.sampling = sampling if sampling is not None else LHS()
-        self.step_rule = step if step is not None else ConstantStep(0.1)
+        self.step_rule = check_step_rule(step) if step is not None else ConstantStep(0.1)
+        self.check_gradient = bool(check_gradient)
+        self.step_state = None
         if not 0.0 < float(singular_offset) < 0.5:
             raise ValueError(f"singular_offset must lie in (0, 0.5), got {singular_offset!r}")
         self.singular_offset = float(singular_offset)
@@ -111,7 +118,7 @@ class GradientAlgorithm(Algorithm):
 
     def _setup(self, problem, **kwargs) -> None:
         check_supported(problem, type(self).__name__)
-        self.gradient = ProblemGradient(problem, self.singular_offset)
+        self.gradient = ProblemGradient(problem, self.singular_offset, self.check_gradient)
 
     def _initialize_infill(self) -> Population:
         pop = self.sampling.do(self.problem, self.pop_size, random_state=self.random_state)
@@ -121,12 +128,16 @@ class GradientAlgorithm(Algorithm):
     def _initialize_advance(self, infills=None, **kwargs) -> None:
         self._check_objectives(infills)
         self.schedule_state = self.schedule.init(len(infills), self.problem.n_obj)
+        self.step_state = self.step_rule.init(len(infills))
 
     def _infill(self) -> Population:
         X, F = self.pop.get("X", "F")
         D = self._direction(X)
         t = self.schedule_state.step - 1
-        result = self.step_rule(X, F, D, t, self.problem.xl, self.problem.xu, self._evaluate_points)
+        result = self.step_rule(
+            X, F, D, t, self.problem.xl, self.problem.xu, self._evaluate_points, self.step_state
+        )
+        self.step_state = result.state
         off = Population.new(X=result.X)
         if result.F is not None:
             self._set_evaluated(off, result.F)
@@ -141,8 +152,10 @@ class GradientAlgorithm(Algorithm):
     def _direction(self, X: np.ndarray) -> np.ndarray:
         """Return the descent direction λᵀJ of every point and advance the schedule."""
         state = self.schedule_state
+        xl, xu = self.problem.xl, self.problem.xu
         if self.schedule.needs_gramian(state):
             J = self._jacobian(X)
+            J = np.where(blocked_coordinates(X, xl, xu, J)[:, None, :], 0.0, J)
             G = gramian(J)
             weights, state = self.schedule.update(state, G)
             self._counts["n_weight_solves"] += len(X)
@@ -157,6 +170,7 @@ class GradientAlgorithm(Algorithm):
                 self._counts["n_weighted_grad"] += len(X)
             else:
                 self._record_jacobian(J)
+            D = np.where(blocked_coordinates(X, xl, xu, D), 0.0, D)
         self.schedule_state = state
         self.weights = weights
         if not np.all(np.isfinite(weights)):
@@ -206,8 +220,8 @@ class GradientAlgorithm(Algorithm):
     @property
     def counters(self) -> Mapping[str, int]:
         """Work done so far: F evaluations, Jacobian and weighted-gradient evaluations, weight solves."""
-        extra = self.gradient.n_extra_evals if self.gradient is not None else 0
-        return {"n_eval": int(self.evaluator.n_eval) + extra, **self._counts}
+        checks = self.gradient.n_check_evals if self.gradient is not None else 0
+        return {"n_eval": int(self.evaluator.n_eval), **self._counts, "n_check_evals": checks}
 
     @property
     def stationarity(self) -> np.ndarray | None:

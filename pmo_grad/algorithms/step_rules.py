@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -22,16 +22,33 @@ Evaluate = Callable[[np.ndarray], np.ndarray]
 
 @dataclass(frozen=True)
 class StepResult:
-    """New points, and their F where the rule had to evaluate them (Armijo), else None."""
+    """New points, their F where the rule had to evaluate them (Armijo) or None, and the rule's next state."""
 
     X: np.ndarray
     F: np.ndarray | None = None
-    step_sizes: np.ndarray | None = None
+    state: Any = None
 
 
 def project(X: np.ndarray, xl: np.ndarray, xu: np.ndarray) -> np.ndarray:
     """Return X clipped coordinate-wise to the box [xl, xu]."""
     return np.clip(X, xl, xu)
+
+
+def blocked_coordinates(X: np.ndarray, xl: np.ndarray, xu: np.ndarray, gradients: np.ndarray) -> np.ndarray:
+    """Return a (K × d) mask of coordinates that sit on a bound every gradient pushes them through.
+
+    ``gradients`` has shape (K, m, d) or (K, d). A coordinate x_j = xl_j with every ∂f_s/∂x_j ≥ 0
+    (descent would lower it) or x_j = xu_j with every ∂f_s/∂x_j ≤ 0 cannot move in any descent
+    combination of the gradients, so its column is left out of the weighting and the direction.
+    Without this, the min-norm weights balance gradient components that the projection then
+    cuts off, and the projected step need not decrease every objective.
+    """
+    G = gradients if gradients.ndim == 3 else gradients[:, None, :]
+    # Partial derivatives within rounding of zero (cos(π/2) ≈ 6e-17, say) count as zero.
+    tiny = 1e-12 * np.abs(G).max(axis=(1, 2), keepdims=True)
+    at_lower = (X <= xl) & np.all(G >= -tiny, axis=1)
+    at_upper = (X >= xu) & np.all(G <= tiny, axis=1)
+    return at_lower | at_upper
 
 
 def _positive(name: str, value: float) -> float:
@@ -42,26 +59,45 @@ def _positive(name: str, value: float) -> float:
 
 
 class StepRule(Protocol):
+    """A step rule: ``init`` makes its state for K points, a call makes one step of all of them."""
+
+    def init(self, n_points: int) -> Any: ...
+
     def __call__(
         self, X: np.ndarray, F: np.ndarray, D: np.ndarray, t: int,
-        xl: np.ndarray, xu: np.ndarray, evaluate: Evaluate,
+        xl: np.ndarray, xu: np.ndarray, evaluate: Evaluate, state: Any,
     ) -> StepResult: ...
 
 
-class ConstantStep:
+def check_step_rule(step: Any) -> Any:
+    """Return ``step`` if it is a step rule, else raise a TypeError that shows how to make one."""
+    if not (callable(step) and callable(getattr(step, "init", None))):
+        hint = f"ConstantStep({step})" if isinstance(step, (int, float)) and not isinstance(step, bool) else "ConstantStep(0.1)"
+        raise TypeError(
+            f"step must be a step rule such as {hint}, DecayingStep(...) or ArmijoStep(), got {step!r}"
+        )
+    return step
+
+
+class _Stateless:
+    def init(self, n_points: int) -> None:
+        return None
+
+
+class ConstantStep(_Stateless):
     """X⁺ = P(X − η D) with a constant step size η > 0."""
 
     def __init__(self, lr: float = 0.1) -> None:
         self.lr = _positive("lr", lr)
 
-    def __call__(self, X, F, D, t, xl, xu, evaluate) -> StepResult:
+    def __call__(self, X, F, D, t, xl, xu, evaluate, state=None) -> StepResult:
         return StepResult(project(X - self.lr * D, xl, xu))
 
     def __repr__(self) -> str:
         return f"ConstantStep(lr={self.lr:g})"
 
 
-class DecayingStep:
+class DecayingStep(_Stateless):
     """X⁺ = P(X − η_t D) with η_t = η₀ / (1 + t)^p, t the iteration index counted from 0.
 
     p = 1/2 is the classical choice for stochastic gradients; p in (1/2, 1] satisfies the
@@ -74,7 +110,7 @@ class DecayingStep:
         if not math.isfinite(self.power) or self.power < 0:
             raise ValueError(f"power must be a finite number >= 0, got {power!r}")
 
-    def __call__(self, X, F, D, t, xl, xu, evaluate) -> StepResult:
+    def __call__(self, X, F, D, t, xl, xu, evaluate, state=None) -> StepResult:
         eta = self.lr / (1.0 + t) ** self.power
         return StepResult(project(X - eta * D, xl, xu))
 
@@ -85,14 +121,19 @@ class DecayingStep:
 class ArmijoStep:
     """Backtracking until every objective decreases sufficiently (multi-objective Armijo rule).
 
-    For each point, starting at η = η₀, the trial x⁺ = P(x − η d) is accepted when
+    For each point, starting at η = η_start, the trial x⁺ = P(x − η d) is accepted when
 
         f_s(x⁺) ≤ f_s(x) − c · ⟨d, x − x⁺⟩      for every objective s,
 
-    and otherwise η ← β η. Without the projection x − x⁺ = η d and the right side is
-    f_s(x) − c η ‖d‖²; for the MGDA direction ⟨∇f_s, d⟩ ≥ ‖d‖² for all s, so the rule accepts
-    small enough steps. A point that finds no such η within ``max_backtracks`` halvings stays
-    where it is for this iteration. Each trial counts as one F evaluation per point still
+    (up to 4 ulp of f_s(x), the rounding of F itself), and otherwise η ← β η (β = ``shrink``). Without the projection x − x⁺ = η d and the right
+    side is f_s(x) − c η ‖d‖². For the MGDA direction ⟨∇f_s, d⟩ ≥ ‖d‖² for all s, so the rule
+    accepts small enough steps. With frozen weights (PSMGD between refreshes) d need not
+    decrease every objective, and such a point may find no step.
+
+    Each point starts from its last accepted step grown by 1/β, capped at η₀ = ``lr``
+    (η_start = η₀ at the first iteration), so a run does not backtrack from η₀ every time.
+    A point that finds no step within ``max_backtracks`` reductions stays where it is for this
+    iteration and starts again from η₀. Each trial costs one F evaluation per point still
     searching.
     """
 
@@ -108,28 +149,34 @@ class ArmijoStep:
             raise ValueError(f"max_backtracks must be an integer >= 0, got {max_backtracks!r}")
         self.max_backtracks = int(max_backtracks)
 
-    def __call__(self, X, F, D, t, xl, xu, evaluate) -> StepResult:
+    def init(self, n_points: int) -> np.ndarray:
+        """Return the step each point starts its first search from (η₀ for all)."""
+        return np.full(n_points, self.lr)
+
+    def __call__(self, X, F, D, t, xl, xu, evaluate, state=None) -> StepResult:
         K = len(X)
+        start = self.init(K) if state is None else np.minimum(np.asarray(state) / self.shrink, self.lr)
         X_new = X.copy()
         F_new = F.copy()
-        eta = np.full(K, self.lr)
-        accepted = np.zeros(K, dtype=bool)
+        eta = start.copy()
         pending = np.arange(K)
         for _ in range(self.max_backtracks + 1):
             trial = project(X[pending] - eta[pending, None] * D[pending], xl, xu)
             F_trial = evaluate(trial)
             decrease = self.c * np.einsum("kd,kd->k", D[pending], X[pending] - trial)
-            ok = np.all(F_trial <= F[pending] - decrease[:, None], axis=1)
+            # Near a stationary point the required decrease falls below the rounding of F itself.
+            rounding = 4.0 * np.finfo(float).eps * np.abs(F[pending])
+            ok = np.all(F_trial <= F[pending] - decrease[:, None] + rounding, axis=1)
             done = pending[ok]
             X_new[done], F_new[done] = trial[ok], F_trial[ok]
-            accepted[done] = True
             pending = pending[~ok]
             if pending.size == 0:
                 break
             eta[pending] *= self.shrink
         if pending.size:
             logger.debug("Armijo: %d point(s) found no sufficient decrease and stay in place", pending.size)
-            eta[pending] = 0.0
+            # A failed search starts again from η₀ (after the growth by 1/β in the next call).
+            eta[pending] = self.lr * self.shrink
         return StepResult(X_new, F_new, eta)
 
     def __repr__(self) -> str:

@@ -21,6 +21,7 @@ interior point, or one that stays non-finite after the move, raises
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -82,13 +83,16 @@ class ProblemGradient:
 
     Attributes
     ----------
-    n_extra_evals:
+    check_gradient:
+        Compare the first Jacobian with central finite differences of F along one direction
+        at up to three points, and raise :class:`InvalidJacobianError` when they disagree
+        (a wrong sign or formula in ``out["dF"]``). Costs at most 12 F evaluations, once.
+    n_check_evals:
         F evaluations made only to find the gradient source (one point) and to validate the
-        first Jacobian (more only when it is identically zero); algorithms add them to their
-        ``n_eval`` counter.
+        first Jacobian. They are not part of pymoo's ``n_eval`` count.
     """
 
-    def __init__(self, problem: Problem, singular_offset: float = 1e-8) -> None:
+    def __init__(self, problem: Problem, singular_offset: float = 1e-8, check_gradient: bool = True) -> None:
         if not (0.0 < singular_offset < 0.5):
             raise ValueError(f"singular_offset must lie in (0, 0.5), got {singular_offset!r}")
         self.problem = problem
@@ -97,7 +101,8 @@ class ProblemGradient:
         self.xl = np.asarray(problem.xl, dtype=float)
         self.xu = np.asarray(problem.xu, dtype=float)
         self.source: GradientSource | None = None
-        self.n_extra_evals = 0
+        self.check_gradient = bool(check_gradient)
+        self.n_check_evals = 0
         self._validated = False
         self._jacobian_problem: Problem | None = None
 
@@ -107,7 +112,7 @@ class ProblemGradient:
         if self.source is not None:
             return
         native, shape = _native_jacobian_probe(self.problem, X)
-        self.n_extra_evals += 1
+        self.n_check_evals += 1
         m, d = self.problem.n_obj, self.problem.n_var
         if shape is not None and tuple(shape[-2:]) != (m, d):
             raise InvalidJacobianError(
@@ -140,9 +145,25 @@ class ProblemGradient:
 
     def _raw_jacobian(self, X: np.ndarray) -> np.ndarray:
         # Singular points produce inf/NaN with warnings here; _repair handles them afterwards.
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"), self._autograd_errors():
             out = self._jacobian_source_problem().evaluate(X, return_values_of=["F", "dF"], return_as_dictionary=True)
         return np.asarray(out["dF"])
+
+    @contextlib.contextmanager
+    def _autograd_errors(self):
+        """Turn a failure inside autograd's trace into an error that names the problem and the fix."""
+        if self.source.kind != "autograd":
+            yield
+            return
+        try:
+            yield
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise InvalidJacobianError(
+                f"automatic differentiation of problem {self.name} failed ({type(exc).__name__}: {exc}). "
+                "pymoo's autograd backend needs _evaluate written with `import pymoo.gradient.toolbox as anp` "
+                "operations on its input (no plain numpy calls, lists or in-place writes); otherwise set "
+                "out['dF'] in _evaluate yourself."
+            ) from exc
 
     def _raw_weighted_gradient(self, X: np.ndarray, weights: np.ndarray) -> np.ndarray | None:
         """∇_X Σ_k Σ_s λ_ks f_s(x_k) in one reverse pass, or None when only the Jacobian path works."""
@@ -161,7 +182,7 @@ class ProblemGradient:
 
         activate("autograd")
         try:
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"), self._autograd_errors():
                 return np.asarray(autograd.grad(weighted_sum)(X), dtype=float)
         finally:
             deactivate()
@@ -225,12 +246,48 @@ class ProblemGradient:
                 f"the Jacobian of problem {self.name} is infinite everywhere, which is what pymoo "
                 "returns when a problem does not set out['dF']. Set out['dF'] in _evaluate."
             )
+        if self.check_gradient:
+            self._compare_with_finite_differences(X, J)
         self._validated = True
+
+    def _compare_with_finite_differences(self, X: np.ndarray, J: np.ndarray) -> None:
+        """Check J·v against central differences of F along a fixed direction v at up to three points.
+
+        A point is only judged where the differences with steps h and h/2 agree (F is smooth
+        there at that scale); near kinks the check is skipped rather than guessed.
+        """
+        span = self.xu - self.xl
+        h = 1e-5 * span
+        pattern = np.where(np.arange(X.shape[1]) % 2 == 0, 1.0, -1.0) * (1.0 + np.arange(X.shape[1]) / X.shape[1])
+        for k in range(min(3, len(X))):
+            x = X[k]
+            inside = (x - 2 * h > self.xl) & (x + 2 * h < self.xu) & np.all(np.isfinite(J[k]), axis=0)
+            if not np.any(inside):
+                continue
+            v = np.where(inside, pattern, 0.0)
+            steps = np.stack([x + h * v, x - h * v, x + 0.5 * h * v, x - 0.5 * h * v])
+            F = self.problem.evaluate(steps, return_values_of=["F"])
+            self.n_check_evals += len(steps)
+            # Directional derivative per unit of t in x + t·(h ⊙ v).
+            coarse = (F[0] - F[1]) / 2.0
+            fine = (F[2] - F[3]) / 1.0
+            predicted = np.where(inside, J[k], 0.0) @ (h * v)
+            scale = np.abs(coarse) + np.abs(predicted) + 1e-12 * (np.abs(F[0]) + 1.0)
+            smooth = np.abs(coarse - fine) <= 1e-3 * scale
+            wrong = smooth & (np.abs(coarse - predicted) > 1e-2 * scale)
+            if np.any(wrong):
+                s = int(np.flatnonzero(wrong)[0])
+                raise InvalidJacobianError(
+                    f"the Jacobian of problem {self.name} disagrees with finite differences of F at point {k}, "
+                    f"objective {s}: along a test direction dF gives {predicted[s] / h.max():.6g} but the central "
+                    f"difference of F gives {coarse[s] / h.max():.6g}. Check the sign and formula of out['dF'], "
+                    "or pass check_gradient=False if F is not differentiable there."
+                )
 
     def _f_varies(self, X: np.ndarray) -> bool:
         """Whether F differs between the points of X, or around the first point when that is not enough."""
         F = self.problem.evaluate(X, return_values_of=["F"])
-        self.n_extra_evals += len(X)
+        self.n_check_evals += len(X)
         if len(X) > 1 and np.ptp(F, axis=0).max() > 0:
             return True
         # One point, or several with equal F: compare with points moved along each axis.
@@ -240,7 +297,7 @@ class ProblemGradient:
         step = np.where(center + h <= self.xu, h, -h)
         probes[np.arange(len(center)), np.arange(len(center))] += step
         F_probe = self.problem.evaluate(probes, return_values_of=["F"])
-        self.n_extra_evals += len(probes)
+        self.n_check_evals += len(probes)
         return bool(np.any(F_probe != F[0]))
 
     def _repair(self, X, values, recompute, what: str, pass_rows: bool = False) -> np.ndarray:
