@@ -18,17 +18,21 @@ Run from the repository root:
 
     python benchmarks/bench_foundation.py [--seeds 1,2,3] [--quick] [--out DIR]
 
-The script prints one table per part and writes ``results.csv`` (one row per run) and
-``traces.csv`` (HV against wall time per generation for part c) into the output folder.
+The script prints one table per part and writes ``results.csv`` (one row per run),
+``traces.csv`` (HV against wall time per generation for part c) and ``run_info.txt``
+(machine, versions, pmo_grad commit and source digest) into the output folder.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import datetime
+import hashlib
 import math
 import os
 import platform
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -86,11 +90,11 @@ FULL_BUDGET = Budget(
     dtlz2_gradient_gens=1000,
     dtlz2_nsga3_gens=200,
     large_nsga2_gens=200,
-    zdt1_step_candidates=(0.02, 0.05, 0.1, 0.2),
-    dtlz2_step_candidates=(0.01, 0.02, 0.05, 0.1),
+    zdt1_step_candidates=(0.02, 0.05, 0.1, 0.2, 0.5),
+    dtlz2_step_candidates=(0.01, 0.02, 0.05, 0.1, 0.2),
     # The step is in (variable unit)² / (objective unit). On ZDT1 each ∂g/∂x_i is 9 / (n − 1),
-    # so with 1000 variables a useful step is about 30 times larger than with 30.
-    large_step_candidates=(0.2, 1.0, 2.0, 5.0),
+    # so with 1000 variables a useful step is larger than with 30.
+    large_step_candidates=(0.2, 0.5, 1.0, 2.0),
 )
 
 QUICK_BUDGET = Budget(
@@ -426,6 +430,66 @@ def report_part_d(records) -> None:
                 header, rows)
 
 
+# ---------------------------------------------------------------------------- run record
+
+REPOSITORY_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def package_source_digest() -> str:
+    """Return a SHA-256 prefix over the pmo_grad sources, to tell which code a run measured."""
+    digest = hashlib.sha256()
+    package_dir = os.path.join(REPOSITORY_ROOT, "pmo_grad")
+    for folder, _, files in sorted(os.walk(package_dir)):
+        for name in sorted(files):
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                digest.update(os.path.relpath(path, package_dir).encode())
+                with open(path, "rb") as handle:
+                    digest.update(handle.read())
+    return digest.hexdigest()[:12]
+
+
+def git_state() -> str:
+    """Return the commit and whether pmo_grad has uncommitted changes, or why git gave no answer."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPOSITORY_ROOT,
+                                capture_output=True, text=True, check=True).stdout.strip()
+        changes = subprocess.run(["git", "status", "--porcelain", "--", "pmo_grad"], cwd=REPOSITORY_ROOT,
+                                 capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError) as error:
+        return f"unknown (git failed: {error})"
+    return f"{commit}" + (" with uncommitted changes in pmo_grad/" if changes else "")
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def run_info(args: argparse.Namespace) -> dict[str, str]:
+    """Collect the machine, software versions and code state that a result belongs to."""
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {
+        "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
+        "command": " ".join(["python", *sys.argv]),
+        "cpu": f"{cpu_model()}, {os.cpu_count()} logical CPUs, {memory_gib:.0f} GiB RAM",
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pymoo": pymoo.__version__,
+        "pmo_grad_commit": git_state(),
+        "pmo_grad_source_sha256": package_source_digest(),
+        "seeds": ",".join(str(seed) for seed in args.seeds),
+        "tune_seed": str(args.tune_seed),
+        "budget": "quick" if args.quick else "full",
+    }
+
+
 # ---------------------------------------------------------------------------- output
 
 
@@ -488,9 +552,9 @@ def main(argv=None) -> int:
     seeds = args.seeds[:1] if args.quick else args.seeds
     os.makedirs(args.out, exist_ok=True)
 
-    print(f"python {platform.python_version()}, numpy {np.__version__}, pymoo {pymoo.__version__}, "
-          f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}")
-    print(f"seeds {seeds}, tuning seed {args.tune_seed}, {'quick' if args.quick else 'full'} budget")
+    info = run_info(args)
+    for key, value in info.items():
+        print(f"{key}: {value}")
     started = time.perf_counter()
     warm_up()
 
@@ -514,9 +578,19 @@ def main(argv=None) -> int:
     part_c_time_to_target(traces, records)
     report_part_d(records)
 
+    # Modules are imported once at the start, so an edit during the run does not reach it,
+    # but the recorded digest would then describe code the run did not use.
+    final_digest = package_source_digest()
+    if final_digest != info["pmo_grad_source_sha256"]:
+        print(f"\nWARNING: the pmo_grad sources changed during the run (digest {info['pmo_grad_source_sha256']} "
+              f"at the start, {final_digest} at the end). The results belong to the start digest.")
+        info["pmo_grad_source_sha256_at_end"] = final_digest
+
     write_csv(os.path.join(args.out, "results.csv"), records)
     write_traces(os.path.join(args.out, "traces.csv"), traces)
-    print(f"\nwrote {os.path.join(args.out, 'results.csv')} and traces.csv; total wall time "
+    with open(os.path.join(args.out, "run_info.txt"), "w") as handle:
+        handle.writelines(f"{key}: {value}\n" for key, value in info.items())
+    print(f"\nwrote results.csv, traces.csv and run_info.txt into {args.out}; total wall time "
           f"{time.perf_counter() - started:.0f} s")
     return 0
 

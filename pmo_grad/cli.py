@@ -12,7 +12,8 @@ from pmo_grad import compare
 
 
 def _names(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
+    """Split a comma list into lower-case names, ignoring empty entries."""
+    return [part.strip().lower() for part in text.split(",") if part.strip()]
 
 
 def _seeds(text: str) -> list[int]:
@@ -21,8 +22,10 @@ def _seeds(text: str) -> list[int]:
     for part in _names(text):
         try:
             if "-" in part[1:]:
-                first, last = part.split("-", 1)
-                seeds.extend(range(int(first), int(last) + 1))
+                first, last = (int(v) for v in part.split("-", 1))
+                if last < first:
+                    raise argparse.ArgumentTypeError(f"invalid seed range {part!r}: the end must not be below the start")
+                seeds.extend(range(first, last + 1))
             else:
                 seeds.append(int(part))
         except ValueError:
@@ -49,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--seeds", type=_seeds, default=list(compare.DEFAULT_SEEDS),
                      help="seeds as a comma list or a range (default: 1,2,3)")
     cmp.add_argument("--pop-size", type=int, default=100, help="points per run (default: 100)")
+    cmp.add_argument("--n-gen", type=int, default=None,
+                     help="iterations for every algorithm (default: 300 for gradient methods, 200 for NSGA-II)")
     cmp.add_argument("--out", type=Path, default=Path("compare-results"),
                      help="directory for runs.csv, summary.csv, summary.md and fronts_*.png (default: compare-results)")
     cmp.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -58,13 +63,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    compare_parser = parser._subparsers._group_actions[0].choices["compare"]
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.pop_size < 1:
-        parser.error(f"--pop-size must be >= 1, got {args.pop_size}")
+        compare_parser.error(f"--pop-size must be >= 1, got {args.pop_size}")
+    if args.n_gen is not None and args.n_gen < 1:
+        compare_parser.error(f"--n-gen must be >= 1, got {args.n_gen}")
     try:
-        records = compare.run_comparison(args.problems, args.algorithms, args.seeds, args.pop_size, progress=not args.quiet)
+        records = compare.run_comparison(
+            args.problems, args.algorithms, args.seeds, args.pop_size, n_gen=args.n_gen, progress=not args.quiet
+        )
     except ValueError as exc:
-        parser.error(str(exc))
+        compare_parser.error(str(exc))
     for problem in dict.fromkeys(r.problem for r in records):
         rows = compare.summarize(records, problem)
         print(compare.format_markdown(rows, problem, compare.PROBLEMS[problem].ref_point))

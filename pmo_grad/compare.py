@@ -81,12 +81,18 @@ class RunRecord:
     front: np.ndarray = field(repr=False)
 
 
-def run_one(problem_name: str, algorithm_name: str, seed: int, pop_size: int = 100) -> RunRecord:
-    """Run one algorithm on one problem with one seed and score its final front."""
+def run_one(
+    problem_name: str, algorithm_name: str, seed: int, pop_size: int = 100, n_gen: int | None = None
+) -> RunRecord:
+    """Run one algorithm on one problem with one seed and score its final front.
+
+    ``n_gen`` overrides the problem's iteration budget (300 for gradient methods, 200 for NSGA-II).
+    """
     spec = PROBLEMS[problem_name]
     problem = spec.make()
     algorithm = ALGORITHMS[algorithm_name](spec, pop_size)
-    n_gen = spec.n_gen_evolutionary if algorithm_name == "nsga2" else spec.n_gen_gradient
+    if n_gen is None:
+        n_gen = spec.n_gen_evolutionary if algorithm_name == "nsga2" else spec.n_gen_gradient
     start = time.perf_counter()
     res = minimize(problem, algorithm, ("n_gen", n_gen), seed=seed, verbose=False)
     seconds = time.perf_counter() - start
@@ -127,6 +133,7 @@ def run_comparison(
     algorithms: Sequence[str] = DEFAULT_ALGORITHMS,
     seeds: Sequence[int] = DEFAULT_SEEDS,
     pop_size: int = 100,
+    n_gen: int | None = None,
     progress: bool = False,
 ) -> list[RunRecord]:
     """Run every algorithm on every problem with every seed; return one record per run."""
@@ -140,7 +147,7 @@ def run_comparison(
 
     for p, a, s in tqdm(jobs, desc="compare", unit="run", disable=not progress):
         logger.info("running %s on %s with seed %d", a, p, s)
-        records.append(run_one(p, a, s, pop_size))
+        records.append(run_one(p, a, s, pop_size, n_gen))
     return records
 
 

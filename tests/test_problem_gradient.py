@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 from pymoo.core.callback import Callback
-from pymoo.core.problem import Problem
+from pymoo.core.problem import ElementwiseProblem, Problem
 from pymoo.optimize import minimize
 from pymoo.problems import get_problem
 
@@ -190,3 +190,47 @@ def test_runs_through_singular_bounds_stay_finite(name, kwargs):
     check = FiniteEverywhere()
     minimize(get_problem(name, **kwargs), PSMGD(q=2, pop_size=12, step=ConstantStep(1.0)), ("n_gen", 40), seed=1, callback=check)
     assert check.checked == 40
+
+
+class FlippedSign(Problem):
+    """The quadratic pair with the sign of out['dF'] flipped: a wrong gradient of the right shape."""
+
+    def __init__(self) -> None:
+        super().__init__(n_var=3, n_obj=2, xl=-2.0, xu=2.0)
+        self.inner = ConvexQuadraticPair(n_var=3)
+
+    def _evaluate(self, x, out, *args, **kwargs):
+        self.inner._evaluate(x, out, *args, **kwargs)
+        if out.get("dF") is not None:
+            out["dF"] = -out["dF"]
+
+
+class ElementwisePlainNumpy(ElementwiseProblem):
+    def __init__(self) -> None:
+        super().__init__(n_var=2, n_obj=2, xl=0.0, xu=1.0)
+
+    def _evaluate(self, x, out, *args, **kwargs):
+        out["F"] = np.array([np.sum(x**2), np.sum((x - 1.0) ** 2)])
+
+
+def test_wrong_sign_jacobian_fails_the_finite_difference_check():
+    with pytest.raises(InvalidJacobianError, match=r"FlippedSign disagrees with finite differences of F at point 0, objective 0"):
+        minimize(FlippedSign(), MGDA(pop_size=4), ("n_gen", 3), seed=1)
+
+
+def test_finite_difference_check_can_be_switched_off():
+    res = minimize(FlippedSign(), MGDA(pop_size=4, check_gradient=False), ("n_gen", 3), seed=1)
+    assert res.algorithm.counters["n_check_evals"] == 1
+
+
+def test_correct_jacobians_pass_the_finite_difference_check():
+    for problem in (ConvexQuadraticPair(n_var=4), get_problem("zdt3", n_var=6), get_problem("dtlz2", n_var=7, n_obj=3)):
+        gradient = ProblemGradient(problem)
+        X = np.random.default_rng(3).uniform(problem.xl + 0.1, problem.xu - 0.1, size=(5, problem.n_var))
+        gradient.jacobian(X)
+        assert gradient.n_check_evals == 1 + 3 * 4
+
+
+def test_elementwise_plain_numpy_problem_gets_a_clear_error():
+    with pytest.raises(InvalidJacobianError, match=r"automatic differentiation of problem ElementwisePlainNumpy failed.*toolbox"):
+        minimize(ElementwisePlainNumpy(), MGDA(pop_size=4), ("n_gen", 3), seed=1)

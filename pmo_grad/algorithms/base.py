@@ -24,11 +24,12 @@ from pymoo.operators.sampling.lhs import LHS
 from pmo_grad.algorithms.display import GradientOutput
 from pmo_grad.algorithms.step_rules import ConstantStep, StepRule, blocked_coordinates, check_step_rule
 from pmo_grad.algorithms.termination import default_gradient_termination
-from pmo_grad.indicators.stationarity import pareto_stationarity, stationarity_from_gramian
+from pmo_grad.indicators.stationarity import stationarity_from_gramian
 from pmo_grad.problems.gradient import ProblemGradient
 from pmo_grad.problems.support import check_supported, problem_name
 from pmo_grad.weighting.gramian import gramian
 from pmo_grad.weighting.min_norm import MinNorm
+from pmo_grad.weighting.settled import IgnoreSettled, settled_objectives
 from pmo_grad.weighting.schedule import Periodic, ScheduleState, WeightSchedule
 
 logger = logging.getLogger(__name__)
@@ -44,9 +45,15 @@ def _check_pop_size(pop_size: int) -> int:
     return int(pop_size)
 
 
+_STATIONARITY_WEIGHTING = IgnoreSettled(MinNorm())
+
+
 def _solves_min_norm(schedule: WeightSchedule) -> bool:
-    """Tell whether the schedule's refresh weights are min-norm weights, so that λᵀGλ is the stationarity."""
-    return isinstance(schedule, Periodic) and isinstance(schedule.weighting, MinNorm)
+    """Tell whether the schedule's refresh weights solve the stationarity problem, so that λᵀGλ is the measure."""
+    if not isinstance(schedule, Periodic):
+        return False
+    weighting = schedule.weighting
+    return isinstance(weighting, IgnoreSettled) and isinstance(weighting.inner, MinNorm)
 
 
 class GradientAlgorithm(Algorithm):
@@ -104,6 +111,7 @@ class GradientAlgorithm(Algorithm):
         self.schedule_state: ScheduleState | None = None
         self.weights: np.ndarray | None = None
         self.jacobian: np.ndarray | None = None
+        self._projected_jacobian: np.ndarray | None = None
         self._jacobian_iter: int | None = None
         self._stationarity: np.ndarray | None = None
         self._stationarity_iter: int | None = None
@@ -132,10 +140,10 @@ class GradientAlgorithm(Algorithm):
 
     def _infill(self) -> Population:
         X, F = self.pop.get("X", "F")
-        D = self._direction(X)
+        D, settled = self._direction(X)
         t = self.schedule_state.step - 1
         result = self.step_rule(
-            X, F, D, t, self.problem.xl, self.problem.xu, self._evaluate_points, self.step_state
+            X, F, D, t, self.problem.xl, self.problem.xu, self._evaluate_points, self.step_state, settled=settled
         )
         self.step_state = result.state
         off = Population.new(X=result.X)
@@ -149,19 +157,24 @@ class GradientAlgorithm(Algorithm):
 
     # ----------------------------------------------------------------- iteration parts
 
-    def _direction(self, X: np.ndarray) -> np.ndarray:
-        """Return the descent direction λᵀJ of every point and advance the schedule."""
+    def _direction(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Return the direction λᵀJ of every point and the settled-objective mask, and advance the schedule.
+
+        Coordinates that every gradient pushes through a bound are removed from J (and from D)
+        first, see :func:`blocked_coordinates`. The mask (K × m) is None on reuse steps, where
+        no Jacobian is formed.
+        """
         state = self.schedule_state
-        xl, xu = self.problem.xl, self.problem.xu
+        settled = None
         if self.schedule.needs_gramian(state):
-            J = self._jacobian(X)
-            J = np.where(blocked_coordinates(X, xl, xu, J)[:, None, :], 0.0, J)
+            J = self._project(X, self._jacobian(X))
             G = gramian(J)
             weights, state = self.schedule.update(state, G)
             self._counts["n_weight_solves"] += len(X)
             if state.solved_weights is not None and _solves_min_norm(self.schedule):
                 self._stationarity = np.maximum(stationarity_from_gramian(G, state.solved_weights), 0.0)
                 self._stationarity_iter = self.n_iter
+            settled = settled_objectives(G)
             D = np.einsum("ks,ksd->kd", weights, J)
         else:
             weights, state = self.schedule.update(state, None)
@@ -170,7 +183,8 @@ class GradientAlgorithm(Algorithm):
                 self._counts["n_weighted_grad"] += len(X)
             else:
                 self._record_jacobian(J)
-            D = np.where(blocked_coordinates(X, xl, xu, D), 0.0, D)
+                self._project(X, J)
+            D = np.where(blocked_coordinates(X, self.problem.xl, self.problem.xu, D), 0.0, D)
         self.schedule_state = state
         self.weights = weights
         if not np.all(np.isfinite(weights)):
@@ -178,7 +192,13 @@ class GradientAlgorithm(Algorithm):
                 f"{type(self).__name__} produced non-finite weights {weights} at iteration {self.n_iter}; "
                 "this is a bug in the weighting, please report it with the problem and seed"
             )
-        return D
+        return D, settled
+
+    def _project(self, X: np.ndarray, J: np.ndarray) -> np.ndarray:
+        """Return J without the columns blocked by the box, and keep it for the stationarity measure."""
+        J = np.where(blocked_coordinates(X, self.problem.xl, self.problem.xu, J)[:, None, :], 0.0, J)
+        self._projected_jacobian = J
+        return J
 
     def _jacobian(self, X: np.ndarray) -> np.ndarray:
         J = self.gradient.jacobian(X)
@@ -225,15 +245,19 @@ class GradientAlgorithm(Algorithm):
 
     @property
     def stationarity(self) -> np.ndarray | None:
-        """Pareto-stationarity min_λ ‖λᵀJ‖² of each point at the last Jacobian, or None if none was formed.
+        """Pareto-stationarity of each point at the last Jacobian, or None if none was formed.
 
-        Computed from the refresh solve when the schedule solves the min-norm problem, else
-        from ``self.jacobian`` on request (and cached per Jacobian).
+        The measure is min_λ ‖λᵀJ̃‖² over the simplex of the objectives that are not settled,
+        where J̃ is the Jacobian without the coordinates blocked by the box: the measure that
+        the default MGDA and PSMGD weighting drives to zero. It comes from the refresh solve
+        when the schedule solves that problem, else it is computed on request (and cached per
+        Jacobian).
         """
-        if self.jacobian is None:
+        if self._projected_jacobian is None:
             return None
         if self._stationarity is None or self._stationarity_iter != self._jacobian_iter:
-            self._stationarity = pareto_stationarity(self.jacobian)
+            G = gramian(self._projected_jacobian)
+            self._stationarity = np.maximum(stationarity_from_gramian(G, _STATIONARITY_WEIGHTING(G)), 0.0)
             self._stationarity_iter = self._jacobian_iter
         return self._stationarity
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pmo_grad.algorithms.base import GradientAlgorithm
 from pmo_grad.weighting.min_norm import MinNorm
-from pmo_grad.weighting.schedule import Periodic
+from pmo_grad.weighting.schedule import Periodic, Weighting
+from pmo_grad.weighting.settled import IgnoreSettled
+
+
+def default_min_norm() -> Weighting:
+    """Return the weighting of MGDA and PSMGD: min-norm weights over the objectives not yet settled."""
+    return IgnoreSettled(MinNorm())
 
 
 class MGDA(GradientAlgorithm):
@@ -14,9 +20,18 @@ class MGDA(GradientAlgorithm):
     x ← P(x − η Σ_s λ*_s ∇f_s(x)). The direction decreases every objective unless x is
     Pareto-stationary. Each iteration costs one Jacobian and one weight solve per point.
 
-    Keyword arguments are those of :class:`GradientAlgorithm` (``pop_size``, ``sampling``,
-    ``step``) and of pymoo's ``Algorithm``.
+    Parameters
+    ----------
+    weighting:
+        Gramian → weights map. The default, ``IgnoreSettled(MinNorm())``, leaves objectives
+        whose projected gradient vanishes out of the min-norm problem, so a point on a bound
+        where one objective is at its minimum (x1 = 0 on ZDT1) keeps improving the others.
+        ``MinNorm()`` gives the textbook rule, which stops at such weakly Pareto-optimal points.
+    **kwargs:
+        Those of :class:`GradientAlgorithm` (``pop_size``, ``sampling``, ``step``,
+        ``check_gradient``) and of pymoo's ``Algorithm``.
     """
 
-    def __init__(self, *, weighting: MinNorm | None = None, **kwargs) -> None:
-        super().__init__(schedule=Periodic(weighting if weighting is not None else MinNorm(), q=1), **kwargs)
+    def __init__(self, *, weighting: Weighting | None = None, **kwargs) -> None:
+        weighting = weighting if weighting is not None else default_min_norm()
+        super().__init__(schedule=Periodic(weighting, q=1), **kwargs)

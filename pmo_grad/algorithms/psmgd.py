@@ -9,8 +9,8 @@ approaches that of linear scalarization as q grows.
 from __future__ import annotations
 
 from pmo_grad.algorithms.base import GradientAlgorithm
-from pmo_grad.weighting.min_norm import MinNorm
-from pmo_grad.weighting.schedule import Periodic
+from pmo_grad.algorithms.mgda import default_min_norm
+from pmo_grad.weighting.schedule import Periodic, Weighting
 
 
 class PSMGD(GradientAlgorithm):
@@ -21,6 +21,11 @@ class PSMGD(GradientAlgorithm):
     Every iteration: x_{t+1} = P(x_t − η_t λ_tᵀ J(x_t)). With q = 1 and α = 0 the iterates
     are those of :class:`MGDA`, bit for bit.
 
+    The reuse iterations save work only where the problem can give a weighted gradient without
+    its Jacobian: problems differentiated automatically (written with
+    ``pymoo.gradient.toolbox``) and vectorized. A problem that sets ``out["dF"]`` itself, or an
+    elementwise one, forms its Jacobian at every iteration anyway (counted in ``n_grad``).
+
     Parameters
     ----------
     q:
@@ -28,19 +33,22 @@ class PSMGD(GradientAlgorithm):
     alpha:
         Smoothing factor α in [0, 1] (0: no smoothing).
     weighting:
-        The min-norm solver, to set its tolerance and iteration cap.
+        Gramian → weights map; see :class:`MGDA` for the default.
     **kwargs:
-        Those of :class:`GradientAlgorithm` (``pop_size``, ``sampling``, ``step``) and of
-        pymoo's ``Algorithm``.
+        Those of :class:`GradientAlgorithm` (``pop_size``, ``sampling``, ``step``,
+        ``check_gradient``) and of pymoo's ``Algorithm``.
     """
 
-    def __init__(self, q: int = 5, alpha: float = 0.0, *, weighting: MinNorm | None = None, **kwargs) -> None:
-        super().__init__(schedule=Periodic(weighting if weighting is not None else MinNorm(), q=q, alpha=alpha), **kwargs)
+    def __init__(self, q: int = 5, alpha: float = 0.0, *, weighting: Weighting | None = None, **kwargs) -> None:
+        weighting = weighting if weighting is not None else default_min_norm()
+        super().__init__(schedule=Periodic(weighting, q=q, alpha=alpha), **kwargs)
 
     @property
     def q(self) -> int:
+        """Weight period in iterations."""
         return self.schedule.q
 
     @property
     def alpha(self) -> float:
+        """Smoothing factor of the weights."""
         return self.schedule.alpha

@@ -66,6 +66,7 @@ class StepRule(Protocol):
     def __call__(
         self, X: np.ndarray, F: np.ndarray, D: np.ndarray, t: int,
         xl: np.ndarray, xu: np.ndarray, evaluate: Evaluate, state: Any,
+        settled: np.ndarray | None = None,
     ) -> StepResult: ...
 
 
@@ -90,7 +91,7 @@ class ConstantStep(_Stateless):
     def __init__(self, lr: float = 0.1) -> None:
         self.lr = _positive("lr", lr)
 
-    def __call__(self, X, F, D, t, xl, xu, evaluate, state=None) -> StepResult:
+    def __call__(self, X, F, D, t, xl, xu, evaluate, state=None, settled=None) -> StepResult:
         return StepResult(project(X - self.lr * D, xl, xu))
 
     def __repr__(self) -> str:
@@ -110,7 +111,7 @@ class DecayingStep(_Stateless):
         if not math.isfinite(self.power) or self.power < 0:
             raise ValueError(f"power must be a finite number >= 0, got {power!r}")
 
-    def __call__(self, X, F, D, t, xl, xu, evaluate, state=None) -> StepResult:
+    def __call__(self, X, F, D, t, xl, xu, evaluate, state=None, settled=None) -> StepResult:
         eta = self.lr / (1.0 + t) ** self.power
         return StepResult(project(X - eta * D, xl, xu))
 
@@ -125,7 +126,9 @@ class ArmijoStep:
 
         f_s(x⁺) ≤ f_s(x) − c · ⟨d, x − x⁺⟩      for every objective s,
 
-    (up to 4 ulp of f_s(x), the rounding of F itself), and otherwise η ← β η (β = ``shrink``). Without the projection x − x⁺ = η d and the right
+    (up to 4 ulp of f_s(x), the rounding of F itself), and otherwise η ← β η (β = ``shrink``).
+    Settled objectives (zero projected gradient, see :mod:`pmo_grad.weighting.settled`) need
+    only f_s(x⁺) ≤ f_s(x), because the direction leaves them unchanged to first order. Without the projection x − x⁺ = η d and the right
     side is f_s(x) − c η ‖d‖². For the MGDA direction ⟨∇f_s, d⟩ ≥ ‖d‖² for all s, so the rule
     accepts small enough steps. With frozen weights (PSMGD between refreshes) d need not
     decrease every objective, and such a point may find no step.
@@ -153,8 +156,10 @@ class ArmijoStep:
         """Return the step each point starts its first search from (η₀ for all)."""
         return np.full(n_points, self.lr)
 
-    def __call__(self, X, F, D, t, xl, xu, evaluate, state=None) -> StepResult:
+    def __call__(self, X, F, D, t, xl, xu, evaluate, state=None, settled=None) -> StepResult:
         K = len(X)
+        # Settled objectives (zero projected gradient) need only not increase.
+        required = np.ones_like(F) if settled is None else (~settled).astype(float)
         start = self.init(K) if state is None else np.minimum(np.asarray(state) / self.shrink, self.lr)
         X_new = X.copy()
         F_new = F.copy()
@@ -166,7 +171,7 @@ class ArmijoStep:
             decrease = self.c * np.einsum("kd,kd->k", D[pending], X[pending] - trial)
             # Near a stationary point the required decrease falls below the rounding of F itself.
             rounding = 4.0 * np.finfo(float).eps * np.abs(F[pending])
-            ok = np.all(F_trial <= F[pending] - decrease[:, None] + rounding, axis=1)
+            ok = np.all(F_trial <= F[pending] - required[pending] * decrease[:, None] + rounding, axis=1)
             done = pending[ok]
             X_new[done], F_new[done] = trial[ok], F_trial[ok]
             pending = pending[~ok]

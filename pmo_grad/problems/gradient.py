@@ -279,9 +279,9 @@ class ProblemGradient:
                 s = int(np.flatnonzero(wrong)[0])
                 raise InvalidJacobianError(
                     f"the Jacobian of problem {self.name} disagrees with finite differences of F at point {k}, "
-                    f"objective {s}: along a test direction dF gives {predicted[s] / h.max():.6g} but the central "
-                    f"difference of F gives {coarse[s] / h.max():.6g}. Check the sign and formula of out['dF'], "
-                    "or pass check_gradient=False if F is not differentiable there."
+                    f"objective {s}: the derivative along a test direction is {predicted[s] / h.max():.6g} from "
+                    f"the Jacobian but {coarse[s] / h.max():.6g} from central differences of F. Check the sign "
+                    "and formula of out['dF'], or pass check_gradient=False if F is not differentiable there."
                 )
 
     def _f_varies(self, X: np.ndarray) -> bool:

@@ -3,9 +3,11 @@
 from pmo_grad.weighting.gramian import gramian
 from pmo_grad.weighting.min_norm import MinNorm, MinNormResult, min_norm_weights
 from pmo_grad.weighting.schedule import Fixed, Periodic, ScheduleState, WeightSchedule
+from pmo_grad.weighting.settled import IgnoreSettled, settled_objectives
 
 __all__ = [
     "Fixed",
+    "IgnoreSettled",
     "MinNorm",
     "MinNormResult",
     "Periodic",
@@ -13,4 +15,5 @@ __all__ = [
     "WeightSchedule",
     "gramian",
     "min_norm_weights",
+    "settled_objectives",
 ]

@@ -77,7 +77,8 @@ class Periodic:
         alpha = float(alpha)
         if not math.isfinite(alpha) or not 0.0 <= alpha <= 1.0:
             raise ValueError(
-                f"alpha must lie in [0, 1] (0 disables smoothing, values near 1 move λ slowly), got {alpha!r}"
+                f"alpha must lie in [0, 1] (0 disables smoothing, larger values move λ more slowly, "
+                f"and 1 keeps the first solved weights for the whole run), got {alpha!r}"
             )
         self.weighting = weighting
         self.q = int(q)
