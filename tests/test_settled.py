@@ -50,3 +50,15 @@ def test_plain_min_norm_stalls_where_ignore_settled_moves_on():
 def test_ignore_settled_rejects_bad_rtol(rtol):
     with pytest.raises(ValueError, match="rtol"):
         IgnoreSettled(MinNorm(), rtol=rtol)
+
+
+def test_mgda_fixes_outward_coordinates_at_singular_bound():
+    # On ZDT1, ∂f2/∂x1 → −∞ at x1 = 0 balances ∂f1/∂x1 = 1, so the min-norm direction still points
+    # out of the box there. Fixing x1 and re-solving lets the run reduce g down to the front.
+    problem = get_problem("zdt1", n_var=8)
+    res = minimize(problem, MGDA(pop_size=10), ("n_gen", 300), seed=1)
+    X = res.algorithm.pop.get("X")
+    assert np.all(X[:, 0] == 0.0)
+    np.testing.assert_allclose(X[:, 1:], 0.0, atol=1e-6)
+    counters = res.algorithm.counters
+    assert counters["n_weight_solves"] > counters["n_grad"]  # the re-solves are counted

@@ -165,11 +165,13 @@ class GradientAlgorithm(Algorithm):
         no Jacobian is formed.
         """
         state = self.schedule_state
+        self._previous_schedule_state = state
         settled = None
         if self.schedule.needs_gramian(state):
             J = self._project(X, self._jacobian(X))
             G = gramian(J)
             weights, state = self.schedule.update(state, G)
+            J, G, weights, state = self._fix_outward_coordinates(X, J, G, weights, state)
             self._counts["n_weight_solves"] += len(X)
             if state.solved_weights is not None and _solves_min_norm(self.schedule):
                 self._stationarity = np.maximum(stationarity_from_gramian(G, state.solved_weights), 0.0)
@@ -193,6 +195,30 @@ class GradientAlgorithm(Algorithm):
                 "this is a bug in the weighting, please report it with the problem and seed"
             )
         return D, settled
+
+    def _fix_outward_coordinates(self, X, J, G, weights, state, max_rounds: int = 3):
+        """Re-solve the refresh for points whose direction still pushes a coordinate through a bound.
+
+        :func:`blocked_coordinates` removes the coordinates that every gradient pushes out. A
+        coordinate on a bound where the gradients disagree can still get an outward direction
+        component, which the projection then cuts off (x1 = 0 on ZDT1, where ∂f2/∂x1 → −∞
+        balances ∂f1/∂x1 = 1). Such coordinates are fixed as well and the weights solved again
+        on the rest, for at most ``max_rounds`` rounds; each re-solve counts as a weight solve.
+        """
+        xl, xu = self.problem.xl, self.problem.xu
+        for _ in range(max_rounds):
+            D = np.einsum("ks,ksd->kd", weights, J)
+            outward = blocked_coordinates(X, xl, xu, D) & np.any(J != 0.0, axis=1)
+            rows = np.flatnonzero(outward.any(axis=1))
+            if rows.size == 0:
+                break
+            J = J.copy()
+            J[rows] = np.where(outward[rows][:, None, :], 0.0, J[rows])
+            G = gramian(J)
+            weights, state = self.schedule.update(self._previous_schedule_state, G)
+            self._counts["n_weight_solves"] += len(X)
+        self._projected_jacobian = J
+        return J, G, weights, state
 
     def _project(self, X: np.ndarray, J: np.ndarray) -> np.ndarray:
         """Return J without the columns blocked by the box, and keep it for the stationarity measure."""
