@@ -291,3 +291,28 @@ def test_armijo_steps_on_the_bounds_still_decrease_every_objective():
         assert np.all(after <= before + 1e-12)
     # No search ran out of its 31 trials: about one trial per point and step.
     assert res.algorithm.counters["n_eval"] < 2 * 10 * 30
+
+
+def test_start_points_given_as_array_or_population():
+    from pymoo.core.population import Population
+
+    problem = get_problem("zdt1", n_var=4)
+    X0 = np.random.default_rng(0).random((6, 4))
+    from_array = minimize(problem, PSMGD(q=2, sampling=X0), ("n_gen", 1), seed=1)
+    np.testing.assert_array_equal(from_array.algorithm.pop.get("X"), X0)
+    from_pop = minimize(problem, PSMGD(q=2, sampling=Population.new(X=X0)), ("n_gen", 1), seed=1)
+    np.testing.assert_array_equal(from_pop.algorithm.pop.get("X"), X0)
+
+
+def test_start_points_outside_box_are_clipped(caplog):
+    problem = get_problem("zdt1", n_var=3)
+    X0 = np.array([[0.5, 0.5, 0.5], [1.5, -0.2, 0.3]])
+    res = minimize(problem, MGDA(sampling=X0), ("n_gen", 1), seed=1)
+    np.testing.assert_array_equal(res.algorithm.pop.get("X")[1], [1.0, 0.0, 0.3])
+    assert "1 start point(s) lay outside" in caplog.text
+
+
+@pytest.mark.parametrize("X0", [np.ones((3, 5)), np.full((2, 4), np.nan)])
+def test_bad_start_points_raise(X0):
+    with pytest.raises(ValueError, match="start points"):
+        minimize(get_problem("zdt1", n_var=4), MGDA(sampling=X0), ("n_gen", 1), seed=1)

@@ -66,9 +66,10 @@ class GradientAlgorithm(Algorithm):
     pop_size:
         Number of trajectories K.
     sampling:
-        pymoo sampling of the start points; Latin hypercube by default, which spreads the
-        start points, and so the points reached on the front, more evenly than uniform
-        sampling.
+        pymoo sampling of the start points, or the start points themselves (an (n × d) array
+        or a pymoo ``Population``, whose n then overrides ``pop_size``). Latin hypercube by
+        default, which spreads the start points, and so the points reached on the front, more
+        evenly than uniform sampling. Start points outside [xl, xu] are clipped to the box.
     step:
         Step rule (``ConstantStep``, ``DecayingStep``, ``ArmijoStep``); ``ConstantStep(0.1)``
         by default.
@@ -90,7 +91,7 @@ class GradientAlgorithm(Algorithm):
         self,
         schedule: WeightSchedule,
         pop_size: int = 100,
-        sampling: Sampling | None = None,
+        sampling: Sampling | np.ndarray | Population | None = None,
         step: StepRule | None = None,
         singular_offset: float = 1e-8,
         check_gradient: bool = True,
@@ -129,9 +130,25 @@ class GradientAlgorithm(Algorithm):
         self.gradient = ProblemGradient(problem, self.singular_offset, self.check_gradient)
 
     def _initialize_infill(self) -> Population:
-        pop = self.sampling.do(self.problem, self.pop_size, random_state=self.random_state)
-        X = np.clip(pop.get("X").astype(float), self.problem.xl, self.problem.xu)
-        return Population.new(X=X)
+        # Population subclasses ndarray, so it is checked first.
+        if isinstance(self.sampling, Population):
+            X = self.sampling.get("X")
+        elif isinstance(self.sampling, np.ndarray):
+            X = self.sampling
+        else:
+            X = self.sampling.do(self.problem, self.pop_size, random_state=self.random_state).get("X")
+        X = np.asarray(X, dtype=float)
+        if X.ndim != 2 or X.shape[1] != self.problem.n_var or len(X) == 0:
+            raise ValueError(
+                f"start points must have shape (n, n_var) = (n, {self.problem.n_var}) with n >= 1, got {X.shape}"
+            )
+        if not np.all(np.isfinite(X)):
+            raise ValueError("start points contain NaN or infinite values; give finite points inside [xl, xu]")
+        clipped = np.clip(X, self.problem.xl, self.problem.xu)
+        if np.any(clipped != X):
+            logger.warning("%d start point(s) lay outside [xl, xu] and were clipped to the box",
+                           int(np.any(clipped != X, axis=1).sum()))
+        return Population.new(X=clipped)
 
     def _initialize_advance(self, infills=None, **kwargs) -> None:
         self._check_objectives(infills)
