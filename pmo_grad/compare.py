@@ -1,8 +1,8 @@
 """The comparison run: gradient methods and NSGA-II on common test problems, over several seeds.
 
-Each (problem, algorithm, seed) run gets its own fixed iteration budget; the tables report
-what each run cost (wall time, F and Jacobian evaluations) next to what it reached (HV at a
-fixed reference point, as a value and as a percentage of the true front's HV, and IGD).
+Each (problem, algorithm, seed) run gets a fixed iteration budget. The tables report what each
+run cost (wall time, F and Jacobian evaluations) next to what it reached: HV at a fixed
+reference point, as a value and as a percentage of the true front's HV, and IGD.
 """
 
 from __future__ import annotations

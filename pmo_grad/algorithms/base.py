@@ -80,11 +80,13 @@ class GradientAlgorithm(Algorithm):
         Compare the first Jacobian with finite differences of F (see
         :class:`pmo_grad.problems.ProblemGradient`).
 
-    Counters (``algorithm.counters``): ``n_eval`` F evaluations (pymoo's evaluator count,
-    Armijo trials included), ``n_grad`` Jacobian evaluations (one per point),
-    ``n_weighted_grad`` weighted-gradient evaluations that formed no Jacobian (one per point),
-    ``n_weight_solves`` weighting solves (one per point), and ``n_check_evals`` F evaluations
-    made once to find and check the gradient source.
+    Counters (``algorithm.counters``), each counted per point:
+
+    - ``n_eval``: F evaluations, pymoo's evaluator count, Armijo trials included;
+    - ``n_grad``: Jacobian evaluations;
+    - ``n_weighted_grad``: weighted-gradient evaluations that formed no Jacobian;
+    - ``n_weight_solves``: weighting solves;
+    - ``n_check_evals``: F evaluations made once to find and check the gradient source.
     """
 
     def __init__(
@@ -219,8 +221,8 @@ class GradientAlgorithm(Algorithm):
         :func:`blocked_coordinates` removes the coordinates that every gradient pushes out. A
         coordinate on a bound where the gradients disagree can still get an outward direction
         component, which the projection then cuts off (x1 = 0 on ZDT1, where ∂f2/∂x1 → −∞
-        balances ∂f1/∂x1 = 1). Such coordinates are fixed as well and the weights solved again
-        on the rest, for at most ``max_rounds`` rounds; each re-solve counts as a weight solve.
+        balances ∂f1/∂x1 = 1). Such coordinates are fixed as well and the weights are solved
+        again on the rest, for at most ``max_rounds`` rounds. Each re-solve counts as a weight solve.
         """
         xl, xu = self.problem.xl, self.problem.xu
         for _ in range(max_rounds):

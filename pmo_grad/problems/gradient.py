@@ -43,7 +43,7 @@ class InvalidJacobianError(ValueError):
 
 @dataclass(frozen=True)
 class GradientSource:
-    """How the Jacobian of a problem is obtained: ``"native"`` or ``"autograd"``."""
+    """Source of a problem's Jacobian: ``"native"`` (its own ``out["dF"]``) or ``"autograd"``."""
 
     kind: str
 
@@ -123,7 +123,7 @@ class ProblemGradient:
         logger.debug("gradients of %s come from the %s source", self.name, self.source.kind)
 
     def _jacobian_source_problem(self) -> Problem:
-        """Return the problem that answers ``dF``: the problem itself, or pymoo's autograd wrapper of it."""
+        """Return the problem that computes ``dF``: the problem itself, or pymoo's autograd wrapper of it."""
         if self._jacobian_problem is None:
             if self.source.kind == "native":
                 self._jacobian_problem = self.problem
@@ -253,8 +253,8 @@ class ProblemGradient:
     def _compare_with_finite_differences(self, X: np.ndarray, J: np.ndarray) -> None:
         """Check J·v against central differences of F along a fixed direction v at up to three points.
 
-        A point is only judged where the differences with steps h and h/2 agree (F is smooth
-        there at that scale); near kinks the check is skipped rather than guessed.
+        A point is only judged where the differences with steps h and h/2 agree, which means F
+        is smooth there at that scale. Near kinks the check is skipped rather than guessed.
         """
         span = self.xu - self.xl
         h = 1e-5 * span
@@ -285,7 +285,7 @@ class ProblemGradient:
                 )
 
     def _f_varies(self, X: np.ndarray) -> bool:
-        """Whether F differs between the points of X, or around the first point when that is not enough."""
+        """Tell whether F differs between the points of X, or around the first point when that is not enough."""
         F = self.problem.evaluate(X, return_values_of=["F"])
         self.n_check_evals += len(X)
         if len(X) > 1 and np.ptp(F, axis=0).max() > 0:
