@@ -3,18 +3,31 @@
 from pmo_grad.algorithms import (
     MGDA,
     PSMGD,
+    SMGD,
+    STIMULUS,
     ArmijoStep,
     ConstantStep,
     DecayingStep,
     GradientAlgorithm,
     LinearScalarization,
+    MoCo,
+    SampleBudgetTermination,
 )
+from pmo_grad.estimators import FullData, Minibatch, Recursive, Tracking
 
 __version__ = "0.1.0"
 
 __all__ = [
     "MGDA",
     "PSMGD",
+    "SMGD",
+    "STIMULUS",
+    "FullData",
+    "Minibatch",
+    "MoCo",
+    "Recursive",
+    "SampleBudgetTermination",
+    "Tracking",
     "ArmijoStep",
     "ConstantStep",
     "DecayingStep",

@@ -5,7 +5,12 @@ from pmo_grad.algorithms.linear import LinearScalarization
 from pmo_grad.algorithms.mgda import MGDA
 from pmo_grad.algorithms.psmgd import PSMGD
 from pmo_grad.algorithms.step_rules import ArmijoStep, ConstantStep, DecayingStep
-from pmo_grad.algorithms.termination import StationarityTermination, default_gradient_termination
+from pmo_grad.algorithms.stochastic import SMGD, STIMULUS, MoCo
+from pmo_grad.algorithms.termination import (
+    SampleBudgetTermination,
+    StationarityTermination,
+    default_gradient_termination,
+)
 
 __all__ = [
     "ArmijoStep",
@@ -14,8 +19,12 @@ __all__ = [
     "GradientAlgorithm",
     "LinearScalarization",
     "MGDA",
+    "MoCo",
     "NonFiniteObjectiveError",
     "PSMGD",
+    "SMGD",
+    "STIMULUS",
+    "SampleBudgetTermination",
     "StationarityTermination",
     "default_gradient_termination",
 ]

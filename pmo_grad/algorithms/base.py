@@ -25,7 +25,8 @@ from pmo_grad.algorithms.display import GradientOutput
 from pmo_grad.algorithms.step_rules import ConstantStep, StepRule, blocked_coordinates, check_step_rule
 from pmo_grad.algorithms.termination import default_gradient_termination
 from pmo_grad.indicators.stationarity import stationarity_from_gramian
-from pmo_grad.problems.gradient import ProblemGradient
+from pmo_grad.estimators.base import Cost, Estimator
+from pmo_grad.estimators.full import FullData
 from pmo_grad.problems.support import check_supported, problem_name
 from pmo_grad.weighting.gramian import gramian
 from pmo_grad.weighting.min_norm import MinNorm
@@ -73,6 +74,10 @@ class GradientAlgorithm(Algorithm):
     step:
         Step rule (``ConstantStep``, ``DecayingStep``, ``ArmijoStep``); ``ConstantStep(0.1)``
         by default.
+    estimator:
+        Where gradients come from: ``FullData()`` (the default), or for a finite-sum problem
+        ``Minibatch(b)``, ``Recursive()`` or ``Tracking()`` (see :mod:`pmo_grad.estimators`).
+        ``singular_offset`` and ``check_gradient`` configure the default ``FullData``.
     singular_offset:
         Relative offset used for one-sided derivatives at singular points on the bounds
         (see :mod:`pmo_grad.problems.gradient`).
@@ -95,6 +100,7 @@ class GradientAlgorithm(Algorithm):
         pop_size: int = 100,
         sampling: Sampling | np.ndarray | Population | None = None,
         step: StepRule | None = None,
+        estimator: Estimator | None = None,
         singular_offset: float = 1e-8,
         check_gradient: bool = True,
         output=None,
@@ -110,7 +116,8 @@ class GradientAlgorithm(Algorithm):
         if not 0.0 < float(singular_offset) < 0.5:
             raise ValueError(f"singular_offset must lie in (0, 0.5), got {singular_offset!r}")
         self.singular_offset = float(singular_offset)
-        self.gradient: ProblemGradient | None = None
+        self.estimator = estimator if estimator is not None else FullData(self.singular_offset, self.check_gradient)
+        self.estimator_state = None
         self.schedule_state: ScheduleState | None = None
         self.weights: np.ndarray | None = None
         self.jacobian: np.ndarray | None = None
@@ -118,7 +125,7 @@ class GradientAlgorithm(Algorithm):
         self._jacobian_iter: int | None = None
         self._stationarity: np.ndarray | None = None
         self._stationarity_iter: int | None = None
-        self._counts = {"n_grad": 0, "n_weighted_grad": 0, "n_weight_solves": 0}
+        self._counts = {"n_grad": 0, "n_weighted_grad": 0, "n_weight_solves": 0, "n_sample_grads": 0}
 
     # ----------------------------------------------------------------- pymoo hooks
 
@@ -129,7 +136,7 @@ class GradientAlgorithm(Algorithm):
 
     def _setup(self, problem, **kwargs) -> None:
         check_supported(problem, type(self).__name__)
-        self.gradient = ProblemGradient(problem, self.singular_offset, self.check_gradient)
+        self.estimator_state = self.estimator.init(problem, self.pop_size, self._estimator_period(problem))
 
     def _initialize_infill(self) -> Population:
         # Population subclasses ndarray, so it is checked first.
@@ -186,8 +193,12 @@ class GradientAlgorithm(Algorithm):
         state = self.schedule_state
         self._previous_schedule_state = state
         settled = None
+        t = state.step
         if self.schedule.needs_gramian(state):
-            J = self._project(X, self._jacobian(X))
+            J, self.estimator_state, cost = self.estimator.jacobian(self.estimator_state, X, t, self.random_state)
+            self._add_cost(cost)
+            self._record_jacobian(J)
+            J = self._project(X, J)
             G = gramian(J)
             weights, state = self.schedule.update(state, G)
             J, G, weights, state = self._fix_outward_coordinates(X, J, G, weights, state)
@@ -199,10 +210,11 @@ class GradientAlgorithm(Algorithm):
             D = np.einsum("ks,ksd->kd", weights, J)
         else:
             weights, state = self.schedule.update(state, None)
-            D, J = self.gradient.weighted_gradient(X, weights)
-            if J is None:
-                self._counts["n_weighted_grad"] += len(X)
-            else:
+            D, J, self.estimator_state, cost = self.estimator.weighted_gradient(
+                self.estimator_state, X, weights, t, self.random_state
+            )
+            self._add_cost(cost)
+            if J is not None:
                 self._record_jacobian(J)
                 self._project(X, J)
             D = np.where(blocked_coordinates(X, self.problem.xl, self.problem.xu, D), 0.0, D)
@@ -245,13 +257,17 @@ class GradientAlgorithm(Algorithm):
         self._projected_jacobian = J
         return J
 
-    def _jacobian(self, X: np.ndarray) -> np.ndarray:
-        J = self.gradient.jacobian(X)
-        self._record_jacobian(J)
-        return J
+    def _add_cost(self, cost: Cost) -> None:
+        self._counts["n_grad"] += cost.n_grad
+        self._counts["n_weighted_grad"] += cost.n_weighted_grad
+        self._counts["n_sample_grads"] += cost.n_sample_grads
+
+    def _estimator_period(self, problem) -> int | None:
+        """Return the refresh period offered to the estimator: the weight period q when it exceeds 1."""
+        q = getattr(self.schedule, "q", 1)
+        return q if q > 1 else None
 
     def _record_jacobian(self, J: np.ndarray) -> None:
-        self._counts["n_grad"] += len(J)
         self.jacobian = J
         self._jacobian_iter = self.n_iter
 
@@ -285,7 +301,8 @@ class GradientAlgorithm(Algorithm):
     @property
     def counters(self) -> Mapping[str, int]:
         """Work done so far: F evaluations, Jacobian and weighted-gradient evaluations, weight solves."""
-        checks = self.gradient.n_check_evals if self.gradient is not None else 0
+        gradient = getattr(self.estimator_state, "gradient", None)
+        checks = gradient.n_check_evals if gradient is not None else 0
         return {"n_eval": int(self.evaluator.n_eval), **self._counts, "n_check_evals": checks}
 
     @property

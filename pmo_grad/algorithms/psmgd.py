@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pmo_grad.algorithms.base import GradientAlgorithm
 from pmo_grad.algorithms.mgda import default_min_norm
+from pmo_grad.problems.finite_sum import FiniteSumProblem
 from pmo_grad.weighting.schedule import Periodic, Weighting
 
 
@@ -21,6 +22,10 @@ class PSMGD(GradientAlgorithm):
     Every iteration: x_{t+1} = P(x_t − η_t λ_tᵀ J(x_t)). With q = 1 and α = 0 the iterates
     are those of :class:`MGDA`, bit for bit.
 
+    With ``estimator=Recursive()`` this is PSMGD-VR: a full-data Jacobian and new weights at
+    every refresh, and SPIDER/SARAH corrections of the weighted gradient on ⌈√n⌉ samples in
+    between (see :class:`pmo_grad.estimators.Recursive`).
+
     The reuse iterations save work only where the problem can give a weighted gradient without
     its Jacobian: problems differentiated automatically (written with
     ``pymoo.gradient.toolbox``) and vectorized. A problem that sets ``out["dF"]`` itself, or an
@@ -29,7 +34,8 @@ class PSMGD(GradientAlgorithm):
     Parameters
     ----------
     q:
-        Weight period in iterations (integer ≥ 1).
+        Weight period in iterations (integer ≥ 1). ``None`` gives ⌈√n⌉ on a finite-sum
+        problem with n samples, the period of PSMGD-VR's analysis.
     alpha:
         Smoothing factor α in [0, 1] (0: no smoothing).
     weighting:
@@ -39,9 +45,22 @@ class PSMGD(GradientAlgorithm):
         ``check_gradient``) and of pymoo's ``Algorithm``.
     """
 
-    def __init__(self, q: int = 5, alpha: float = 0.0, *, weighting: Weighting | None = None, **kwargs) -> None:
+    def __init__(
+        self, q: int | None = 5, alpha: float = 0.0, *, weighting: Weighting | None = None, **kwargs
+    ) -> None:
         weighting = weighting if weighting is not None else default_min_norm()
-        super().__init__(schedule=Periodic(weighting, q=q, alpha=alpha), **kwargs)
+        self._q_from_samples = q is None
+        super().__init__(schedule=Periodic(weighting, q=1 if q is None else q, alpha=alpha), **kwargs)
+
+    def _setup(self, problem, **kwargs) -> None:
+        if self._q_from_samples:
+            if not isinstance(problem, FiniteSumProblem):
+                raise ValueError(
+                    f"q=None means q = ⌈√n⌉ for a finite-sum problem, but {type(problem).__name__} has no "
+                    "samples; give q as an integer"
+                )
+            self.schedule.q = problem.default_batch_size()
+        super()._setup(problem, **kwargs)
 
     @property
     def q(self) -> int:

@@ -41,3 +41,23 @@ class StationarityTermination(Termination):
 def default_gradient_termination(n_max_gen: int = 1000, tol: float = 1e-12) -> Termination:
     """Return the termination used when none is given: ``n_max_gen`` iterations or stationarity ≤ ``tol``."""
     return TerminateIfAny(MaximumGenerationTermination(n_max_gen), StationarityTermination(tol))
+
+
+class SampleBudgetTermination(Termination):
+    """Stop once the run has used ``max_sample_grads`` per-sample gradient evaluations.
+
+    The count is ``algorithm.counters["n_sample_grads"]`` (a per-sample Jacobian counts m, a
+    per-sample weighted gradient 1, each per point), so runs of different methods can be
+    compared at equal cost. The iteration that crosses the budget is completed.
+    """
+
+    def __init__(self, max_sample_grads: int) -> None:
+        super().__init__()
+        if isinstance(max_sample_grads, bool) or not isinstance(max_sample_grads, (int, float)) or not (
+            math.isfinite(max_sample_grads) and max_sample_grads > 0
+        ):
+            raise ValueError(f"max_sample_grads must be a positive number, got {max_sample_grads!r}")
+        self.max_sample_grads = max_sample_grads
+
+    def _update(self, algorithm) -> float:
+        return algorithm.counters["n_sample_grads"] / self.max_sample_grads
