@@ -12,10 +12,10 @@ from pmo_grad.weighting import MinNorm, gramian
 
 
 class SampleQuadratics(FiniteSumProblem):
-    """f_{s,j}(x) = ½‖x − c_{s,j}‖² + ⟨b_{s,j}, x⟩³/3 … kept simple: a smooth non-quadratic per-sample loss.
+    """A smooth non-quadratic per-sample loss, so gradient differences depend on x.
 
     f_{s,j}(x) = ½‖x − c_{s,j}‖² + 0.1 · Σ_i cos(x_i + c_{s,j,i}), with gradient
-    x − c_{s,j} − 0.1 · sin(x + c_{s,j}); the cosine makes differences depend on x.
+    x − c_{s,j} − 0.1 · sin(x + c_{s,j}).
     """
 
     def __init__(self, n_samples=12, n_obj=2, n_var=3, seed=0, chunk_size=5):
@@ -239,3 +239,33 @@ def test_smgd_is_biased_and_moco_corrects_it():
     assert np.linalg.norm(smgd_mean - smgd_expectation) < 0.02
     assert np.linalg.norm(smgd_mean - true_direction) > 0.1
     assert np.linalg.norm(moco_mean - true_direction) < 0.02
+
+
+def test_tracking_is_an_exponential_average_of_the_inner_estimates():
+    problem = SampleQuadratics()
+    tracking = Tracking(Minibatch(3), beta=0.25)
+    state = tracking.init(problem, 1, None)
+    rng, replay = np.random.default_rng(6), np.random.default_rng(6)
+    X = np.zeros((1, 3))
+    expected = None
+    for t in range(5):
+        Y, state, _ = tracking.jacobian(state, X, t, rng)
+        A = np.sort(replay.choice(12, size=3, replace=False))
+        estimate = direct_jacobian(problem, X, A)
+        expected = estimate if expected is None else expected - 0.25 * (expected - estimate)
+        np.testing.assert_allclose(Y, expected, rtol=1e-12)
+
+
+def test_tracking_rejects_weighted_requests_and_bad_beta():
+    with pytest.raises(ValueError, match="beta must lie in"):
+        Tracking(beta=0.0)
+    problem = SampleQuadratics()
+    tracking = Tracking(Minibatch(3))
+    with pytest.raises(TypeError, match="cannot answer a weighted-gradient request"):
+        tracking.weighted_gradient(tracking.init(problem, 1, None), np.zeros((1, 3)), np.ones((1, 2)) / 2, 0, None)
+
+
+def test_verbose_display_shows_sample_gradients(capsys):
+    minimize(SampleQuadratics(), PSMGD(q=2, pop_size=3, estimator=Recursive()), ("n_gen", 3), seed=1, verbose=True)
+    printed = capsys.readouterr().out
+    assert "n_sgrad" in printed

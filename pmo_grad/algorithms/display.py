@@ -6,6 +6,8 @@ import numpy as np
 from pymoo.util.display.column import Column
 from pymoo.util.display.multi import MultiObjectiveOutput
 
+from pmo_grad.problems.finite_sum import FiniteSumProblem
+
 
 class _CounterColumn(Column):
     def __init__(self, name: str, key: str, width: int = 8) -> None:
@@ -32,8 +34,9 @@ class GradientOutput(MultiObjectiveOutput):
     """pymoo's multi-objective output with the counters and Pareto-stationarity of gradient methods.
 
     Columns: n_gen, n_eval (counted F evaluations), n_grad (Jacobian evaluations), n_wsolve
-    (weight solves), stat_mean / stat_max (Pareto-stationarity of the last Jacobian; with
-    PSMGD that is the last refresh), then pymoo's IGD, GD and HV where the problem has a known
+    (weight solves), n_sgrad (per-sample gradients, on finite-sum problems), stat_mean /
+    stat_max (Pareto-stationarity of the last Jacobian: with PSMGD that is the last refresh,
+    and with a sampling estimator it is measured on the estimate), then pymoo's IGD, GD and HV where the problem has a known
     Pareto front, or its ε-indicator otherwise.
     """
 
@@ -43,9 +46,13 @@ class GradientOutput(MultiObjectiveOutput):
         self.columns = [self.n_gen, self.n_eval]
         self.n_grad = _CounterColumn("n_grad", "n_grad")
         self.n_wsolve = _CounterColumn("n_wsolve", "n_weight_solves")
+        self.n_sgrad = _CounterColumn("n_sgrad", "n_sample_grads", width=10)
         self.stat_mean = _StationarityColumn("stat_mean", np.mean)
         self.stat_max = _StationarityColumn("stat_max", np.max)
 
     def initialize(self, algorithm) -> None:
-        self.columns += [self.n_grad, self.n_wsolve, self.stat_mean, self.stat_max]
+        self.columns += [self.n_grad, self.n_wsolve]
+        if isinstance(algorithm.problem, FiniteSumProblem):
+            self.columns.append(self.n_sgrad)
+        self.columns += [self.stat_mean, self.stat_max]
         super().initialize(algorithm)
