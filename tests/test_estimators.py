@@ -269,3 +269,31 @@ def test_verbose_display_shows_sample_gradients(capsys):
     minimize(SampleQuadratics(), PSMGD(q=2, pop_size=3, estimator=Recursive()), ("n_gen", 3), seed=1, verbose=True)
     printed = capsys.readouterr().out
     assert "n_sgrad" in printed
+
+
+def test_finite_sum_rejects_bad_points_and_weights():
+    problem = SampleQuadratics()
+    with pytest.raises(ValueError, match=r"points must have shape \(K, n_var\) = \(K, 3\)"):
+        problem.sample_jacobian(np.zeros((2, 4)))
+    with pytest.raises(ValueError, match=r"weights must have shape \(K, n_obj\) = \(2, 2\)"):
+        problem.sample_weighted_gradient(np.zeros((2, 3)), np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"sample indices must lie in \[0, 12\)"):
+        problem.sample_values(np.zeros((1, 3)), np.array([0, 12]))
+
+
+def test_psmgd_runs_on_shipped_and_noisy_problems():
+    from pymoo.problems import get_problem
+
+    from pmo_grad.problems import GroupLogisticRegression, NoisyGradients
+
+    logistic = GroupLogisticRegression.breast_cancer_groups()
+    res = minimize(logistic, PSMGD(q=5, pop_size=4, estimator=Minibatch(16)), ("n_gen", 30), seed=1)
+    assert np.all(np.isfinite(res.F))
+    assert res.algorithm.counters["n_sample_grads"] > 0
+
+    noisy = NoisyGradients(get_problem("zdt1", n_var=5), sigma=0.1, n_samples=200, seed=3)
+    res = minimize(noisy, PSMGD(q=5, pop_size=6, estimator=Recursive()), ("n_gen", 30), seed=1)
+    assert np.all(np.isfinite(res.F))
+    start = noisy.evaluate(res.algorithm.pop.get("X"))
+    assert res.algorithm.counters["n_sample_grads"] > 0
+    assert start.shape == (6, 2)

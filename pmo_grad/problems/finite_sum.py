@@ -84,6 +84,18 @@ class FiniteSumProblem(Problem):
             )
         return idx.astype(np.int64, copy=False)
 
+    def _validated_points(self, X: np.ndarray) -> np.ndarray:
+        X = np.atleast_2d(np.asarray(X, dtype=float))
+        if X.ndim != 2 or X.shape[1] != self.n_var:
+            raise ValueError(f"points must have shape (K, n_var) = (K, {self.n_var}), got {X.shape}")
+        return X
+
+    def _validated_weights(self, weights: np.ndarray, n_points: int) -> np.ndarray:
+        weights = np.asarray(weights, dtype=float)
+        if weights.shape != (n_points, self.n_obj):
+            raise ValueError(f"weights must have shape (K, n_obj) = ({n_points}, {self.n_obj}), got {weights.shape}")
+        return weights
+
     def _chunks(self, indices: np.ndarray):
         for start in range(0, len(indices), self.chunk_size):
             yield indices[start:start + self.chunk_size]
@@ -91,14 +103,14 @@ class FiniteSumProblem(Problem):
     def sample_values(self, X: np.ndarray, indices: np.ndarray | None = None) -> np.ndarray:
         """Return the objectives averaged over ``indices`` (all samples for None), shape (K, m)."""
         idx = self.check_indices(indices)
-        X = np.atleast_2d(np.asarray(X, dtype=float))
+        X = self._validated_points(X)
         total = sum(self._sample_values(X, chunk) for chunk in self._chunks(idx))
         return total / len(idx)
 
     def sample_jacobian(self, X: np.ndarray, indices: np.ndarray | None = None) -> np.ndarray:
         """Return the Jacobians averaged over ``indices`` (all samples for None), shape (K, m, d)."""
         idx = self.check_indices(indices)
-        X = np.atleast_2d(np.asarray(X, dtype=float))
+        X = self._validated_points(X)
         total = sum(self._sample_jacobian(X, chunk) for chunk in self._chunks(idx))
         return total / len(idx)
 
@@ -107,8 +119,8 @@ class FiniteSumProblem(Problem):
     ) -> np.ndarray:
         """Return the weighted gradients averaged over ``indices``, shape (K, d)."""
         idx = self.check_indices(indices)
-        X = np.atleast_2d(np.asarray(X, dtype=float))
-        weights = np.asarray(weights, dtype=float)
+        X = self._validated_points(X)
+        weights = self._validated_weights(weights, len(X))
         total = sum(self._sample_weighted_gradient(X, chunk, weights) for chunk in self._chunks(idx))
         return total / len(idx)
 

@@ -36,11 +36,13 @@ BREAST_CANCER_GROUP_FEATURE = "mean texture"
 
 
 def _finite_matrix(name: str, value: Any) -> np.ndarray:
-    """Return ``value`` as a finite 2-D float array, or raise ValueError naming ``name``."""
+    """Convert ``value`` to a finite 2-D float array, raising ValueError that names ``name`` otherwise."""
     try:
         array = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a numeric 2-D array (samples × columns), got {type(value).__name__}") from exc
+        raise ValueError(
+            f"{name} must be a numeric 2-D array (samples × columns), got {type(value).__name__}"
+        ) from exc
     if array.ndim != 2 or array.shape[0] < 2 or array.shape[1] < 1:
         raise ValueError(
             f"{name} must be a 2-D array with at least 2 rows (samples) and 1 column, got shape {array.shape}. "
@@ -67,7 +69,7 @@ def _standardize(array: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def _check_real(name: str, value: Any, *, positive: bool) -> float:
-    """Return ``value`` as a float, or raise ValueError unless it is finite and > 0 (or >= 0)."""
+    """Convert ``value`` to a float, raising ValueError unless it is finite and > 0 (``positive``) or >= 0."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
         raise ValueError(f"{name} must be a finite real number, got {value!r}")
     if positive and value <= 0:
@@ -78,7 +80,7 @@ def _check_real(name: str, value: Any, *, positive: bool) -> float:
 
 
 def _binary_labels(labels: Any, n_samples: int) -> np.ndarray:
-    """Return ``labels`` as an int array of 0 and 1, or raise ValueError."""
+    """Convert ``labels`` to an int array of 0 and 1, raising ValueError for any other value or shape."""
     try:
         array = np.asarray(labels, dtype=float)
     except (TypeError, ValueError) as exc:
@@ -88,14 +90,14 @@ def _binary_labels(labels: Any, n_samples: int) -> np.ndarray:
     invalid = ~np.isin(array, (0.0, 1.0))
     if np.any(invalid):
         raise ValueError(
-            f"labels must be 0 or 1, got {array[invalid][0]!r} at index {np.flatnonzero(invalid)[0]}. "
+            f"labels must be 0 or 1, got {float(array[invalid][0])!r} at index {np.flatnonzero(invalid)[0]}. "
             "Encode the classes as 0 and 1, for example (labels == positive_class).astype(int)."
         )
     return array.astype(np.int64)
 
 
 def _group_indices(groups: Any, n_samples: int) -> tuple[np.ndarray, int]:
-    """Return ``groups`` as an int64 array and the number of groups m, or raise ValueError.
+    """Validate ``groups`` and return it as an int64 array, with the number of groups m.
 
     Groups must be numbered 0, …, m − 1 with m >= 2 and no empty group.
     """
@@ -129,11 +131,13 @@ def _quantile_groups(values: np.ndarray, n_groups: int) -> np.ndarray:
     """Return group numbers 0, …, n_groups − 1 that cut the samples sorted by ``values`` into blocks.
 
     The samples are sorted by value (stable, so ties keep the sample order) and split into
-    ``n_groups`` consecutive blocks whose sizes differ by at most one. Group 0 holds the
+    ``n_groups`` consecutive blocks whose sizes differ by at most one. Group 0 contains the
     smallest values.
     """
     if isinstance(n_groups, bool) or not isinstance(n_groups, numbers.Integral) or not 2 <= n_groups <= len(values):
-        raise ValueError(f"n_groups must be an integer from 2 to {len(values)} (the number of samples), got {n_groups!r}")
+        raise ValueError(
+            f"n_groups must be an integer from 2 to {len(values)} (the number of samples), got {n_groups!r}"
+        )
     order = np.argsort(values, kind="stable")
     groups = np.empty(len(values), dtype=np.int64)
     for group, block in enumerate(np.array_split(order, n_groups)):
@@ -166,8 +170,9 @@ class GroupLogisticRegression(FiniteSumProblem):
     groups:
         Group number of each sample, integers 0, …, m − 1 with m >= 2 and no empty group.
     l2:
-        Ridge coefficient on w, >= 0. A positive value keeps the group optima finite when a
-        group is linearly separable.
+        Ridge coefficient on w, >= 0. A positive value keeps w finite at a group optimum when
+        the group is linearly separable. The intercept is not regularized, so a group whose
+        samples all share one label has its optimum at b → ±∞, and only the box limits b.
     fit_intercept:
         Whether x contains the intercept b as its last variable (d = p + 1) or not (d = p).
     bound:
@@ -250,9 +255,10 @@ class GroupLogisticRegression(FiniteSumProblem):
         features stay in the model, the grouping feature included.
 
         The default, "mean texture" (the standard deviation of gray-scale values in the
-        image), leaves both classes in every group. Its two groups prefer different models:
-        with the defaults, each group's loss at the other group's optimum is three to four
-        times its loss at its own optimum.
+        image), leaves both classes in every group (84 % and 42 % benign for two groups).
+        The two groups prefer different models. With the defaults, group 0's loss is 0.039
+        nats at its own optimum and 0.125 at group 1's. Group 1's loss is 0.050 at its own
+        optimum and 0.202 at group 0's, so each loss triples or quadruples.
         """
         from sklearn.datasets import load_breast_cancer
 
@@ -283,7 +289,7 @@ class GroupLogisticRegression(FiniteSumProblem):
         return w, margins
 
     def _loss_slopes(self, margins: np.ndarray, indices: np.ndarray) -> np.ndarray:
-        """Return (n / n_g) · ∂ℓ/∂(aᵀw + b) = −(n / n_g) σ(−z) ỹ for every point and sample, shape (K, B)."""
+        """Return (n / n_g) ∂ℓ/∂(aᵀw + b) = −(n / n_g) σ(−z) ỹ per point and sample, shape (K, B)."""
         return -expit(-margins) * (self.signs[indices] * self.sample_scale[indices])
 
     def _sample_values(self, X: np.ndarray, indices: np.ndarray) -> np.ndarray:
