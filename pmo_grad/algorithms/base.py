@@ -119,6 +119,7 @@ class GradientAlgorithm(Algorithm):
         self.estimator = estimator if estimator is not None else FullData(self.singular_offset, self.check_gradient)
         self.estimator_state = None
         self.schedule_state: ScheduleState | None = None
+        self._previous_schedule_state: ScheduleState | None = None
         self.weights: np.ndarray | None = None
         self.jacobian: np.ndarray | None = None
         self._projected_jacobian: np.ndarray | None = None
