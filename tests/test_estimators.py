@@ -181,7 +181,7 @@ def test_sample_budget_termination_stops_at_the_budget():
     assert res.algorithm.counters["n_sample_grads"] == 10 * per_step
 
 
-@pytest.mark.parametrize("budget", [0, -5, float("nan"), "100"])
+@pytest.mark.parametrize("budget", [0, -5, float("nan"), "100", 1.5])
 def test_sample_budget_rejects_bad_values(budget):
     with pytest.raises(ValueError, match="max_sample_grads"):
         SampleBudgetTermination(budget)
@@ -297,3 +297,26 @@ def test_psmgd_runs_on_shipped_and_noisy_problems():
     start = noisy.evaluate(res.algorithm.pop.get("X"))
     assert res.algorithm.counters["n_sample_grads"] > 0
     assert start.shape == (6, 2)
+
+
+def test_sample_budget_needs_a_finite_sum_problem():
+    from pymoo.algorithms.moo.nsga2 import NSGA2
+
+    with pytest.raises(TypeError, match="needs a pmo_grad gradient algorithm on a FiniteSumProblem"):
+        minimize(ConvexQuadraticPair(n_var=3), PSMGD(pop_size=2), SampleBudgetTermination(100), seed=1)
+    with pytest.raises(TypeError, match="got NSGA2 on SampleQuadratics"):
+        minimize(SampleQuadratics(), NSGA2(pop_size=4), SampleBudgetTermination(100), seed=1)
+
+
+def test_recursive_period_error_names_the_unit():
+    with pytest.raises(ValueError, match=r"period must be an integer >= 1 \(iterations between full-data refreshes\)"):
+        Recursive(period=0)
+
+
+def test_psmgd_repr_before_setup_shows_the_deferred_period():
+    assert "q=None" in repr(PSMGD(q=None))
+
+
+def test_finite_sum_rejects_non_finite_points():
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        SampleQuadratics().sample_jacobian(np.array([[0.0, np.nan, 1.0]]))

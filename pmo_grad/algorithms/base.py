@@ -85,7 +85,7 @@ class GradientAlgorithm(Algorithm):
         Compare the first Jacobian with finite differences of F (see
         :class:`pmo_grad.problems.ProblemGradient`).
 
-    Counters (``algorithm.counters``), each counted per point:
+    Counters (``algorithm.counters``), each summed over the K points:
 
     - ``n_eval``: F evaluations, pymoo's evaluator count, Armijo trials included;
     - ``n_grad``: Jacobian evaluations;

@@ -33,7 +33,8 @@ class _StationarityColumn(Column):
 class GradientOutput(MultiObjectiveOutput):
     """pymoo's multi-objective output with the counters and Pareto-stationarity of gradient methods.
 
-    Columns: n_gen, n_eval (counted F evaluations), n_grad (Jacobian evaluations), n_wsolve
+    Columns: n_gen, n_eval (counted F evaluations), n_grad (Jacobian evaluations), n_wgrad
+    (weighted gradients formed without a Jacobian), n_wsolve
     (weight solves), n_sgrad (per-sample gradients, on finite-sum problems), stat_mean /
     stat_max (Pareto-stationarity of the last Jacobian: with PSMGD that is the last refresh,
     and with a sampling estimator it is measured on the estimate), then pymoo's IGD, GD and HV where the problem has a known
@@ -45,13 +46,14 @@ class GradientOutput(MultiObjectiveOutput):
         self.n_eval = _CounterColumn("n_eval", "n_eval")
         self.columns = [self.n_gen, self.n_eval]
         self.n_grad = _CounterColumn("n_grad", "n_grad")
+        self.n_wgrad = _CounterColumn("n_wgrad", "n_weighted_grad")
         self.n_wsolve = _CounterColumn("n_wsolve", "n_weight_solves")
         self.n_sgrad = _CounterColumn("n_sgrad", "n_sample_grads", width=10)
         self.stat_mean = _StationarityColumn("stat_mean", np.mean)
         self.stat_max = _StationarityColumn("stat_max", np.max)
 
     def initialize(self, algorithm) -> None:
-        self.columns += [self.n_grad, self.n_wsolve]
+        self.columns += [self.n_grad, self.n_wgrad, self.n_wsolve]
         if isinstance(algorithm.problem, FiniteSumProblem):
             self.columns.append(self.n_sgrad)
         self.columns += [self.stat_mean, self.stat_max]

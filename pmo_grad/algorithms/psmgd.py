@@ -62,6 +62,11 @@ class PSMGD(GradientAlgorithm):
             self.schedule.q = problem.default_batch_size()
         super()._setup(problem, **kwargs)
 
+    def __repr__(self) -> str:
+        if self._q_from_samples and self.problem is None:
+            return f"PSMGD(q=None (⌈√n⌉ at setup), alpha={self.alpha}, pop_size={self.pop_size}, step={self.step_rule!r})"
+        return super().__repr__()
+
     @property
     def q(self) -> int:
         """Weight period in iterations."""

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from pymoo.core.termination import Termination, TerminateIfAny
 from pymoo.termination.max_gen import MaximumGenerationTermination
+
+from pmo_grad.problems.finite_sum import FiniteSumProblem
 
 
 class StationarityTermination(Termination):
@@ -47,17 +51,22 @@ class SampleBudgetTermination(Termination):
     """Stop once the run has used ``max_sample_grads`` per-sample gradient evaluations.
 
     The count is ``algorithm.counters["n_sample_grads"]`` (a per-sample Jacobian counts m, a
-    per-sample weighted gradient 1, each per point), so runs of different methods can be
+    per-sample weighted gradient 1, summed over the points), so runs of different methods can be
     compared at equal cost. The iteration that crosses the budget is completed.
     """
 
     def __init__(self, max_sample_grads: int) -> None:
         super().__init__()
-        if isinstance(max_sample_grads, bool) or not isinstance(max_sample_grads, (int, float)) or not (
-            math.isfinite(max_sample_grads) and max_sample_grads > 0
-        ):
-            raise ValueError(f"max_sample_grads must be a positive number, got {max_sample_grads!r}")
-        self.max_sample_grads = max_sample_grads
+        if isinstance(max_sample_grads, bool) or not isinstance(max_sample_grads, (int, np.integer)) or max_sample_grads < 1:
+            raise ValueError(f"max_sample_grads must be a positive integer, got {max_sample_grads!r}")
+        self.max_sample_grads = int(max_sample_grads)
 
     def _update(self, algorithm) -> float:
-        return algorithm.counters["n_sample_grads"] / self.max_sample_grads
+        counters = getattr(algorithm, "counters", None)
+        if counters is None or not isinstance(algorithm.problem, FiniteSumProblem):
+            raise TypeError(
+                f"SampleBudgetTermination counts per-sample gradients, so it needs a pmo_grad gradient "
+                f"algorithm on a FiniteSumProblem; got {type(algorithm).__name__} on "
+                f"{type(algorithm.problem).__name__}. Use ('n_gen', N) or ('n_eval', N) otherwise."
+            )
+        return counters["n_sample_grads"] / self.max_sample_grads

@@ -61,12 +61,12 @@ class Estimator(Protocol):
     ) -> tuple[np.ndarray, np.ndarray | None, Any, Cost]: ...
 
 
-def check_batch_size(batch_size: int | None, name: str = "batch_size") -> int | None:
+def check_batch_size(batch_size: int | None, name: str = "batch_size", unit: str = "samples per step") -> int | None:
     """Return ``batch_size`` as an int ≥ 1 (None passes through), else raise ValueError."""
     if batch_size is None:
         return None
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"{name} must be an integer >= 1 (samples per step), got {batch_size!r}")
+        raise ValueError(f"{name} must be an integer >= 1 ({unit}), got {batch_size!r}")
     return int(batch_size)
 
 

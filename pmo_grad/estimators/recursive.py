@@ -62,7 +62,7 @@ class Recursive:
 
     def __init__(self, batch_size: int | None = None, period: int | None = None, replace: bool = False) -> None:
         self.batch_size = check_batch_size(batch_size)
-        self.period = check_batch_size(period, "period")
+        self.period = check_batch_size(period, "period", "iterations between full-data refreshes")
         self.replace = bool(replace)
 
     def init(self, problem: Problem, n_points: int, period: int | None) -> RecursiveState:

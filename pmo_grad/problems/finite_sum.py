@@ -88,6 +88,8 @@ class FiniteSumProblem(Problem):
         X = np.atleast_2d(np.asarray(X, dtype=float))
         if X.ndim != 2 or X.shape[1] != self.n_var:
             raise ValueError(f"points must have shape (K, n_var) = (K, {self.n_var}), got {X.shape}")
+        if not np.all(np.isfinite(X)):
+            raise ValueError("points contain NaN or infinite values; pass finite points inside [xl, xu]")
         return X
 
     def _validated_weights(self, weights: np.ndarray, n_points: int) -> np.ndarray:
