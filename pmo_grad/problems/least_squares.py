@@ -31,56 +31,13 @@ import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import lsq_linear
 
+from pmo_grad.problems.data_checks import check_real, finite_matrix, standardize
 from pmo_grad.problems.finite_sum import FiniteSumProblem
 
 logger = logging.getLogger(__name__)
 
 # H counts as singular when its smallest eigenvalue is below this fraction of its largest.
 _SINGULAR_RATIO = 1e-12
-
-
-def _finite_matrix(name: str, value: Any, min_columns: int) -> np.ndarray:
-    """Convert ``value`` to a finite 2-D float array, raising ValueError that names ``name`` otherwise."""
-    try:
-        array = np.asarray(value, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{name} must be a numeric 2-D array (samples × columns), got {type(value).__name__}"
-        ) from exc
-    if array.ndim != 2 or array.shape[0] < 2 or array.shape[1] < min_columns:
-        raise ValueError(
-            f"{name} must be a 2-D array with at least 2 rows (samples) and {min_columns} column(s), "
-            f"got shape {array.shape}"
-        )
-    if not np.all(np.isfinite(array)):
-        rows = np.flatnonzero(~np.all(np.isfinite(array), axis=1))
-        raise ValueError(
-            f"{name} contains NaN or infinite values in {rows.size} row(s), first at row {rows[0]}. "
-            "Remove or impute those samples first."
-        )
-    return array
-
-
-def _standardize(array: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return (standardized array, column means, column scales), scales being population std devs.
-
-    A constant column gets scale 1, so it standardizes to zeros instead of dividing by zero.
-    """
-    mean = array.mean(axis=0)
-    scale = array.std(axis=0)
-    scale = np.where(np.ptp(array, axis=0) > 0, scale, 1.0)
-    return (array - mean) / scale, mean, scale
-
-
-def _check_real(name: str, value: Any, *, positive: bool) -> float:
-    """Convert ``value`` to a float, raising ValueError unless it is finite and > 0 (``positive``) or >= 0."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite real number, got {value!r}")
-    if positive and value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    if not positive and value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return float(value)
 
 
 def _select_columns(requested: Sequence[str | int], names: Sequence[str], argument: str) -> list[int]:
@@ -154,16 +111,16 @@ class MultiTargetLeastSquares(FiniteSumProblem):
         bound: float = 10.0,
         chunk_size: int = 1024,
     ) -> None:
-        raw_features = _finite_matrix("features", features, min_columns=1)
-        raw_targets = _finite_matrix("targets", targets, min_columns=2)
+        raw_features = finite_matrix("features", features, min_columns=1)
+        raw_targets = finite_matrix("targets", targets, min_columns=2)
         n_samples, n_features = raw_features.shape
         if raw_targets.shape[0] != n_samples:
             raise ValueError(
                 f"targets must have one row per sample: features have {n_samples} rows, "
                 f"targets {raw_targets.shape[0]}"
             )
-        self.l2 = _check_real("l2", l2, positive=False)
-        bound = _check_real("bound", bound, positive=True)
+        self.l2 = check_real("l2", l2, positive=False)
+        bound = check_real("bound", bound, positive=True)
         self.fit_intercept = bool(fit_intercept)
         super().__init__(
             n_samples=n_samples,
@@ -175,8 +132,8 @@ class MultiTargetLeastSquares(FiniteSumProblem):
             vtype=float,
         )
         self.bound = bound
-        self.features, self.feature_mean, self.feature_scale = _standardize(raw_features)
-        self.targets, self.target_mean, self.target_scale = _standardize(raw_targets)
+        self.features, self.feature_mean, self.feature_scale = standardize(raw_features)
+        self.targets, self.target_mean, self.target_scale = standardize(raw_targets)
         self.feature_names: list[str] | None = None
         self.target_names: list[str] | None = None
 

@@ -27,56 +27,13 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 
+from pmo_grad.problems.data_checks import check_real, finite_matrix, standardize
 from pmo_grad.problems.finite_sum import FiniteSumProblem
 
 logger = logging.getLogger(__name__)
 
 # Grouping feature of the breast-cancer factory (see GroupLogisticRegression.breast_cancer_groups).
 BREAST_CANCER_GROUP_FEATURE = "mean texture"
-
-
-def _finite_matrix(name: str, value: Any) -> np.ndarray:
-    """Convert ``value`` to a finite 2-D float array, raising ValueError that names ``name`` otherwise."""
-    try:
-        array = np.asarray(value, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{name} must be a numeric 2-D array (samples × columns), got {type(value).__name__}"
-        ) from exc
-    if array.ndim != 2 or array.shape[0] < 2 or array.shape[1] < 1:
-        raise ValueError(
-            f"{name} must be a 2-D array with at least 2 rows (samples) and 1 column, got shape {array.shape}. "
-            "Pass one row per sample, for example array.reshape(-1, 1) for a single column."
-        )
-    if not np.all(np.isfinite(array)):
-        rows = np.flatnonzero(~np.all(np.isfinite(array), axis=1))
-        raise ValueError(
-            f"{name} contains NaN or infinite values in {rows.size} row(s), first at row {rows[0]}. "
-            "Remove or impute those samples first."
-        )
-    return array
-
-
-def _standardize(array: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return (standardized array, column means, column scales), scales being population std devs.
-
-    A constant column gets scale 1, so it standardizes to zeros instead of dividing by zero.
-    """
-    mean = array.mean(axis=0)
-    scale = array.std(axis=0)
-    scale = np.where(np.ptp(array, axis=0) > 0, scale, 1.0)
-    return (array - mean) / scale, mean, scale
-
-
-def _check_real(name: str, value: Any, *, positive: bool) -> float:
-    """Convert ``value`` to a float, raising ValueError unless it is finite and > 0 (``positive``) or >= 0."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite real number, got {value!r}")
-    if positive and value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    if not positive and value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return float(value)
 
 
 def _binary_labels(labels: Any, n_samples: int) -> np.ndarray:
@@ -205,12 +162,12 @@ class GroupLogisticRegression(FiniteSumProblem):
         bound: float = 10.0,
         chunk_size: int = 1024,
     ) -> None:
-        raw = _finite_matrix("features", features)
+        raw = finite_matrix("features", features, min_columns=1)
         n_samples, n_features = raw.shape
         labels = _binary_labels(labels, n_samples)
         groups, n_groups = _group_indices(groups, n_samples)
-        self.l2 = _check_real("l2", l2, positive=False)
-        bound = _check_real("bound", bound, positive=True)
+        self.l2 = check_real("l2", l2, positive=False)
+        bound = check_real("bound", bound, positive=True)
         self.fit_intercept = bool(fit_intercept)
         super().__init__(
             n_samples=n_samples,
@@ -222,7 +179,7 @@ class GroupLogisticRegression(FiniteSumProblem):
             vtype=float,
         )
         self.bound = bound
-        self.features, self.feature_mean, self.feature_scale = _standardize(raw)
+        self.features, self.feature_mean, self.feature_scale = standardize(raw)
         self.labels = labels
         self.signs = 2.0 * labels - 1.0
         self.groups = groups
