@@ -83,7 +83,7 @@ from pmo_grad import (  # noqa: E402
     Recursive,
     SampleBudgetTermination,
 )
-from pmo_grad.algorithms.step_rules import blocked_coordinates  # noqa: E402
+from pmo_grad.problems.bounds import blocked_coordinates  # noqa: E402
 from pmo_grad.indicators import pareto_stationarity  # noqa: E402
 from pmo_grad.problems import GroupLogisticRegression, MultiTargetLeastSquares, NoisyGradients  # noqa: E402
 

@@ -105,7 +105,7 @@ def test_psmgd_smoothing_follows_the_formula():
     X3 = rec_smooth.X[3]  # X[0] is the start; X[t] is where step t starts
     from pmo_grad.problems import ProblemGradient
 
-    from pmo_grad.algorithms.step_rules import blocked_coordinates
+    from pmo_grad.problems.bounds import blocked_coordinates
 
     J = ProblemGradient(problem).jacobian(X3)
     J = np.where(blocked_coordinates(X3, problem.xl, problem.xu, J)[:, None, :], 0.0, J)
@@ -267,7 +267,7 @@ def test_history_keeps_counters_per_generation():
 
 
 def test_blocked_coordinates_leave_the_weighting():
-    from pmo_grad.algorithms.step_rules import blocked_coordinates
+    from pmo_grad.problems.bounds import blocked_coordinates
 
     X = np.array([[0.0, 0.5, 1.0], [0.0, 0.5, 1.0]])
     xl, xu = np.zeros(3), np.ones(3)

@@ -64,3 +64,23 @@ def test_fronts_with_non_finite_rows_do_not_score(F):
     pf = np.array([[0.0, 1.0], [1.0, 0.0]])
     assert np.isnan(hypervolume(F, [1.1, 1.1]))
     assert np.isnan(igd(F, pf))
+
+
+def test_stationarity_with_box_leaves_out_blocked_coordinates():
+    from pymoo.problems import get_problem
+
+    from pmo_grad.problems import ProblemGradient
+
+    problem = get_problem("zdt1", n_var=5)
+    X = np.array([[0.3, 0.0, 0.0, 0.0, 0.0]])  # on the Pareto set, which lies on the bound x2..x5 = 0
+    J = ProblemGradient(problem).jacobian(X)
+    assert pareto_stationarity(J)[0] > 1e-3
+    assert pareto_stationarity(J, X, problem.xl, problem.xu)[0] == pytest.approx(0.0, abs=1e-20)
+
+
+def test_stationarity_with_box_needs_both_bounds_and_matching_points():
+    J = np.ones((2, 2, 3))
+    with pytest.raises(ValueError, match="pass both xl and xu"):
+        pareto_stationarity(J, np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"X must have shape \(K, d\) = \(2, 3\)"):
+        pareto_stationarity(J, np.zeros((3, 3)), np.zeros(3), np.ones(3))

@@ -22,7 +22,8 @@ from pymoo.core.sampling import Sampling
 from pymoo.operators.sampling.lhs import LHS
 
 from pmo_grad.algorithms.display import GradientOutput
-from pmo_grad.algorithms.step_rules import ConstantStep, StepRule, blocked_coordinates, check_step_rule
+from pmo_grad.algorithms.step_rules import ConstantStep, StepRule, check_step_rule
+from pmo_grad.problems.bounds import blocked_coordinates
 from pmo_grad.algorithms.termination import default_gradient_termination
 from pmo_grad.indicators.stationarity import stationarity_from_gramian
 from pmo_grad.estimators.base import Cost, Estimator
