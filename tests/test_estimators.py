@@ -261,7 +261,7 @@ def test_tracking_rejects_weighted_requests_and_bad_beta():
         Tracking(beta=0.0)
     problem = SampleQuadratics()
     tracking = Tracking(Minibatch(3))
-    with pytest.raises(TypeError, match="cannot answer a weighted-gradient request"):
+    with pytest.raises(TypeError, match="cannot return a weighted gradient on its own"):
         tracking.weighted_gradient(tracking.init(problem, 1, None), np.zeros((1, 3)), np.ones((1, 2)) / 2, 0, None)
 
 

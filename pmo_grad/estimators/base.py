@@ -1,6 +1,6 @@
 """The estimator protocol: which data a gradient step uses, and what it cost.
 
-An estimator answers two requests for points X (K × d) at iteration t:
+An estimator serves two requests for points X (K × d) at iteration t:
 
 * ``jacobian``: an estimate of the per-objective gradients J (K × m × d);
 * ``weighted_gradient``: an estimate of ∇(Σ_s λ_ks f_s) (K × d) for given weights λ (K × m).

@@ -10,7 +10,7 @@ from pmo_grad.problems.finite_sum import FiniteSumProblem
 
 
 def require_finite_sum(problem: Problem, estimator: str) -> FiniteSumProblem:
-    """Return ``problem`` if it is a finite sum, else raise a TypeError that says what to use."""
+    """Return ``problem`` if it is a finite sum, else raise a TypeError that names the estimator to use."""
     if not isinstance(problem, FiniteSumProblem):
         raise TypeError(
             f"{estimator} draws samples, so it needs a FiniteSumProblem, got {type(problem).__name__}. "
@@ -34,8 +34,8 @@ class Minibatch:
 
     ĝ = (1/b) Σ_{j∈B} ∇f_j(x), B drawn from the algorithm's generator, with or without
     replacement, and shared by all K points of the request. The estimate is unbiased for the
-    gradient; the MGDA weights solved from it are not (their expectation differs from the
-    full-data weights), which is the bias of stochastic MGDA.
+    gradient. The MGDA weights solved from it are not unbiased, because their expectation
+    differs from the full-data weights: this is the bias of stochastic MGDA.
     """
 
     def __init__(self, batch_size: int = 32, replace: bool = False) -> None:

@@ -48,7 +48,7 @@ class Tracking:
 
     def weighted_gradient(self, state, X, weights, t, rng):
         raise TypeError(
-            "Tracking keeps per-objective gradients and cannot answer a weighted-gradient request; "
+            "Tracking keeps per-objective gradients, so it cannot return a weighted gradient on its own; "
             "use it with a weighting that is solved at every iteration (MoCo, MGDA)."
         )
 

@@ -4,7 +4,7 @@ A finite-sum problem has m objectives of the form
 
     f_s(x) = (1/n) Σ_{j=1}^{n} f_{s,j}(x),      s = 1, …, m,
 
-and answers, for points X (K × d) and a set of sample indices A (shared by all K points),
+and computes, for points X (K × d) and a set of sample indices A (shared by all K points),
 
     values:    (1/|A|) Σ_{j∈A} f_{s,j}(x_k)                      shape (K, m)
     Jacobian:  (1/|A|) Σ_{j∈A} ∇f_{s,j}(x_k)                     shape (K, m, d)
