@@ -28,11 +28,9 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
-import hashlib
 import math
 import os
 import platform
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -49,6 +47,7 @@ from pymoo.problems import get_problem
 from pymoo.termination.max_time import TimeBasedTermination
 from pymoo.util.ref_dirs import get_reference_directions
 
+from provenance import git_state, package_source_digest  # noqa: E402  (benchmarks/ is the script folder)
 from pmo_grad import MGDA, PSMGD, ArmijoStep, ConstantStep
 from pmo_grad.indicators import true_hypervolume
 
@@ -444,33 +443,6 @@ def report_part_d(records) -> None:
 
 # ---------------------------------------------------------------------------- run record
 
-REPOSITORY_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def package_source_digest() -> str:
-    """Return a SHA-256 prefix over the pmo_grad sources, to tell which code a run measured."""
-    digest = hashlib.sha256()
-    package_dir = os.path.join(REPOSITORY_ROOT, "pmo_grad")
-    for folder, _, files in sorted(os.walk(package_dir)):
-        for name in sorted(files):
-            if name.endswith(".py"):
-                path = os.path.join(folder, name)
-                digest.update(os.path.relpath(path, package_dir).encode())
-                with open(path, "rb") as handle:
-                    digest.update(handle.read())
-    return digest.hexdigest()[:12]
-
-
-def git_state() -> str:
-    """Return the commit and whether pmo_grad has uncommitted changes, or "unknown" with the git error."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPOSITORY_ROOT,
-                                capture_output=True, text=True, check=True).stdout.strip()
-        changes = subprocess.run(["git", "status", "--porcelain", "--", "pmo_grad"], cwd=REPOSITORY_ROOT,
-                                 capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError) as error:
-        return f"unknown (git failed: {error})"
-    return f"{commit}" + (" with uncommitted changes in pmo_grad/" if changes else "")
 
 
 def cpu_model() -> str:
@@ -494,7 +466,7 @@ def run_info(args: argparse.Namespace) -> dict[str, str]:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "pymoo": pymoo.__version__,
-        "pmo_grad_commit": git_state(),
+        "pmo_grad_commit": git_state("pmo_grad", "benchmarks/bench_foundation.py"),
         "pmo_grad_source_sha256": package_source_digest(),
         "seeds": ",".join(str(seed) for seed in args.seeds),
         "tune_seed": str(args.tune_seed),

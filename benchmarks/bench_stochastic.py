@@ -52,11 +52,9 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
-import hashlib
 import math
 import os
 import platform
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -73,6 +71,7 @@ from pymoo.optimize import minimize  # noqa: E402
 from pymoo.problems import get_problem  # noqa: E402
 
 import pmo_grad  # noqa: E402
+from provenance import git_state, package_source_digest  # noqa: E402  (benchmarks/ is the script folder)
 from pmo_grad import (  # noqa: E402
     PSMGD,
     SMGD,
@@ -87,7 +86,6 @@ from pmo_grad.problems.bounds import blocked_coordinates  # noqa: E402
 from pmo_grad.indicators import pareto_stationarity  # noqa: E402
 from pmo_grad.problems import GroupLogisticRegression, MultiTargetLeastSquares, NoisyGradients  # noqa: E402
 
-REPOSITORY_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_OUT = os.path.join("benchmarks", "results", "stochastic")
 
 BATCH_SIZE = 32
@@ -424,33 +422,6 @@ def plot_problem(spec: ProblemSpec, runs: list[Run], pass_size: int, path: str) 
 # ---------------------------------------------------------------------------- output files
 
 
-def package_source_digest() -> str:
-    """Return the first 12 hex digits of a SHA-256 over pmo_grad's .py files, in sorted path order."""
-    package_dir = os.path.dirname(os.path.abspath(pmo_grad.__file__))
-    digest = hashlib.sha256()
-    for folder, subfolders, files in os.walk(package_dir):
-        subfolders.sort()
-        for name in sorted(files):
-            if name.endswith(".py"):
-                path = os.path.join(folder, name)
-                digest.update(os.path.relpath(path, package_dir).encode())
-                with open(path, "rb") as handle:
-                    digest.update(handle.read())
-    return digest.hexdigest()[:12]
-
-
-def git_commit() -> str:
-    """Return the short commit and whether pmo_grad/ or this script have uncommitted changes."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPOSITORY_ROOT,
-                                capture_output=True, text=True, check=True).stdout.strip()
-        changes = subprocess.run(["git", "status", "--porcelain", "--", "pmo_grad", "benchmarks/bench_stochastic.py"],
-                                 cwd=REPOSITORY_ROOT, capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError) as error:
-        return f"unknown (git failed: {error})"
-    return f"{commit}, uncommitted changes: {changes.replace(chr(10), '; ') if changes else 'none'}"
-
-
 def run_info(args: argparse.Namespace) -> dict[str, str]:
     return {
         "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -460,7 +431,7 @@ def run_info(args: argparse.Namespace) -> dict[str, str]:
         "pymoo": pymoo.__version__,
         "matplotlib": matplotlib.__version__,
         "pmo_grad": pmo_grad.__version__,
-        "pmo_grad_commit": git_commit(),
+        "pmo_grad_commit": git_state("pmo_grad", "benchmarks/bench_stochastic.py"),
         "pmo_grad_source_sha256": package_source_digest(),
         "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs, {platform.platform()}",
         "seeds": ",".join(map(str, args.seeds)),
