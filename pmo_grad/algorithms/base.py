@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 from pymoo.core.algorithm import Algorithm
@@ -56,6 +57,29 @@ def _solves_min_norm(schedule: WeightSchedule) -> bool:
         return False
     weighting = schedule.weighting
     return isinstance(weighting, IgnoreSettled) and isinstance(weighting.inner, MinNorm)
+
+
+def _state_rows(state: ScheduleState, rows: np.ndarray) -> ScheduleState:
+    """Return the schedule state restricted to the points ``rows``."""
+    return replace(
+        state,
+        weights=None if state.weights is None else state.weights[rows],
+        solved_weights=None if state.solved_weights is None else state.solved_weights[rows],
+    )
+
+
+def _merge_state_rows(state: ScheduleState, row_state: ScheduleState, rows: np.ndarray) -> ScheduleState:
+    """Return ``state`` with the points ``rows`` taken from ``row_state`` (same step)."""
+    merged = {}
+    for name in ("weights", "solved_weights"):
+        full, part = getattr(state, name), getattr(row_state, name)
+        if full is None or part is None:
+            merged[name] = full
+            continue
+        full = full.copy()
+        full[rows] = part
+        merged[name] = full
+    return replace(state, **merged)
 
 
 class GradientAlgorithm(Algorithm):
@@ -235,8 +259,10 @@ class GradientAlgorithm(Algorithm):
         :func:`blocked_coordinates` removes the coordinates that every gradient pushes out. A
         coordinate on a bound where the gradients disagree can still get an outward direction
         component, which the projection then cuts off (x1 = 0 on ZDT1, where ∂f2/∂x1 → −∞
-        balances ∂f1/∂x1 = 1). Such coordinates are fixed as well and the weights are solved
-        again on the rest, for at most ``max_rounds`` rounds. Each re-solve counts as a weight solve.
+        balances ∂f1/∂x1 = 1). Such coordinates are fixed as well and the weights of those points
+        are solved again on the rest, for at most ``max_rounds`` rounds. Weightings act on each
+        point alone, so the other points keep their weights. Each re-solved point counts as a
+        weight solve.
         """
         xl, xu = self.problem.xl, self.problem.xu
         for _ in range(max_rounds):
@@ -247,9 +273,13 @@ class GradientAlgorithm(Algorithm):
                 break
             J = J.copy()
             J[rows] = np.where(outward[rows][:, None, :], 0.0, J[rows])
-            G = gramian(J)
-            weights, state = self.schedule.update(self._previous_schedule_state, G)
-            self._counts["n_weight_solves"] += len(X)
+            G = G.copy()
+            G[rows] = gramian(J[rows])
+            row_weights, row_state = self.schedule.update(_state_rows(self._previous_schedule_state, rows), G[rows])
+            weights = weights.copy()
+            weights[rows] = row_weights
+            state = _merge_state_rows(state, row_state, rows)
+            self._counts["n_weight_solves"] += len(rows)
         self._projected_jacobian = J
         return J, G, weights, state
 
