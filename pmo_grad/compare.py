@@ -118,13 +118,13 @@ def run_one(
     )
 
 
-def _validate_names(names: Sequence[str], known: Sequence[str], what: str) -> list[str]:
+def _validate_names(names: Sequence[str], known: Sequence[str], kind: str) -> list[str]:
     names = list(names)
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise ValueError(f"unknown {what} {', '.join(map(repr, unknown))}; choose from {', '.join(known)}")
+        raise ValueError(f"unknown {kind} {', '.join(map(repr, unknown))}; choose from {', '.join(known)}")
     if not names:
-        raise ValueError(f"no {what} given; choose from {', '.join(known)}")
+        raise ValueError(f"no {kind} given; choose from {', '.join(known)}")
     return names
 
 

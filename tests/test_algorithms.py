@@ -128,7 +128,7 @@ def test_psmgd_rejects_bad_period(q):
 
 
 @pytest.mark.parametrize("step", [0.1, "armijo", None.__class__])
-def test_rejects_a_step_that_is_not_a_step_rule(step):
+def test_rejects_invalid_step(step):
     with pytest.raises(TypeError, match="step must be a step rule such as ConstantStep"):
         PSMGD(q=5, step=step)
 
@@ -232,7 +232,7 @@ def test_verbose_run_shows_igd_with_known_front(capsys):
     assert "stat_max" in printed
 
 
-def test_result_is_a_pymoo_result_with_opt_and_pop():
+def test_result_has_opt_and_pop():
     res = minimize(get_problem("zdt2", n_var=5), PSMGD(q=2, pop_size=6), ("n_gen", 5), seed=1)
     assert res.X.shape[1] == 5
     assert len(res.pop) == 6
@@ -281,7 +281,7 @@ def test_blocked_coordinates_leave_the_weighting():
     np.testing.assert_array_equal(mask, [[True, False, True], [False, False, False]])
 
 
-def test_armijo_steps_on_the_bounds_still_decrease_every_objective():
+def test_armijo_on_bounds_decreases_objectives():
     # DTLZ2 points reach x_i ∈ {0, 1}; with blocked coordinates every accepted step decreases all objectives.
     problem = get_problem("dtlz2", n_var=8, n_obj=3)
     rec = WeightRecorder()

@@ -59,7 +59,7 @@ def test_recursive_equals_direct_spider_recursion():
         np.testing.assert_allclose(J, u, rtol=1e-12, atol=1e-12)
 
 
-def test_recursive_equals_full_gradient_after_refresh_and_with_all_samples():
+def test_recursive_with_all_samples_is_exact():
     problem = SampleQuadratics()
     full = Recursive(batch_size=problem.n_samples, period=100)
     state = full.init(problem, 3, None)
@@ -69,7 +69,7 @@ def test_recursive_equals_full_gradient_after_refresh_and_with_all_samples():
         np.testing.assert_allclose(J, problem.sample_jacobian(X), rtol=1e-11, atol=1e-12)
 
 
-def test_weighted_recursion_tracks_full_weighted_gradient_with_all_samples():
+def test_weighted_recursion_with_all_samples_is_exact():
     problem = SampleQuadratics(n_obj=3)
     estimator = Recursive(batch_size=problem.n_samples, period=4)
     state = estimator.init(problem, 2, None)
@@ -130,7 +130,7 @@ def test_sampling_estimators_need_a_finite_sum_problem(make):
         make().init(ConvexQuadraticPair(n_var=3), 1, None)
 
 
-def test_psmgd_full_data_q1_equals_mgda_on_finite_sum():
+def test_psmgd_q1_equals_mgda_on_finite_sum():
     problem = SampleQuadratics()
     a = minimize(problem, PSMGD(q=1, pop_size=5, estimator=FullData()), ("n_gen", 15), seed=2)
     b = minimize(problem, MGDA(pop_size=5), ("n_gen", 15), seed=2)
@@ -241,7 +241,7 @@ def test_smgd_is_biased_and_moco_corrects_it():
     assert np.linalg.norm(moco_mean - true_direction) < 0.02
 
 
-def test_tracking_is_an_exponential_average_of_the_inner_estimates():
+def test_tracking_averages_inner_estimates():
     problem = SampleQuadratics()
     tracking = Tracking(Minibatch(3), beta=0.25)
     state = tracking.init(problem, 1, None)

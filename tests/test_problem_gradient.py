@@ -84,7 +84,7 @@ def test_native_jacobian_is_used_as_given():
     np.testing.assert_array_equal(J, expected)
 
 
-def test_weighted_gradient_is_one_pass_and_equals_weighted_jacobian(smooth_pair):
+def test_weighted_gradient_equals_weighted_jacobian(smooth_pair):
     gradient = ProblemGradient(smooth_pair)
     rng = np.random.default_rng(2)
     X = rng.uniform(-1, 1, size=(6, 4))

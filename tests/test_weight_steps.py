@@ -45,7 +45,7 @@ def test_projected_gradient_weights_converge_to_min_norm_weights():
     np.testing.assert_allclose(value, best, rtol=1e-6, atol=1e-10)
 
 
-def test_projected_gradient_weights_take_one_step_of_the_formula():
+def test_projected_gradient_weights_one_step():
     G = np.array([[[2.0, 0.5], [0.5, 1.0]]])
     schedule = ProjectedGradientWeights(gamma=0.1, rho=0.2)
     weights, _ = schedule.update(schedule.init(1, 2), G)

@@ -34,11 +34,11 @@ class GradientOutput(MultiObjectiveOutput):
     """pymoo's multi-objective output with the counters and Pareto-stationarity of gradient methods.
 
     Columns: n_gen, n_eval (counted F evaluations), n_grad (Jacobian evaluations), n_wgrad
-    (weighted gradients formed without a Jacobian), n_wsolve
-    (weight solves), n_sgrad (per-sample gradients, on finite-sum problems), stat_mean /
-    stat_max (Pareto-stationarity of the last Jacobian: with PSMGD that is the last refresh,
-    and with a sampling estimator it is measured on the estimate), then pymoo's IGD, GD and HV where the problem has a known
-    Pareto front, or its ε-indicator otherwise.
+    (weighted gradients formed without a Jacobian) and n_wsolve (weight solves). On finite-sum
+    problems n_sgrad (per-sample gradients) follows. stat_mean and stat_max give the
+    Pareto-stationarity of the last Jacobian: with PSMGD that is the last refresh, and with a
+    sampling estimator it is measured on the estimate. pymoo's IGD, GD and HV come last where
+    the problem has a known Pareto front, or its ε-indicator otherwise.
     """
 
     def __init__(self) -> None:

@@ -45,7 +45,7 @@ class STIMULUS(GradientAlgorithm):
     """Min-norm weights at every iteration from SPIDER/SARAH per-objective gradient estimates.
 
     The estimator takes a full-data Jacobian every ``period`` iterations (⌈√n⌉ by default)
-    and recursive corrections on ⌈√n⌉ samples in between; the weights are solved from the
+    and recursive corrections on ⌈√n⌉ samples in between. The weights are solved from the
     estimate at every iteration.
     """
 

@@ -74,13 +74,13 @@ class NonFiniteEstimateError(FloatingPointError):
     """A gradient estimate with NaN or infinite entries."""
 
 
-def require_finite(values: np.ndarray, what: str) -> np.ndarray:
+def require_finite(values: np.ndarray, quantity: str) -> np.ndarray:
     """Return ``values`` if all entries are finite, else raise naming the first bad point."""
     bad = ~np.all(np.isfinite(values.reshape(len(values), -1)), axis=1)
     if np.any(bad):
         k = int(np.flatnonzero(bad)[0])
         raise NonFiniteEstimateError(
-            f"the {what} is not finite at point {k}. Check the problem's per-sample losses there "
+            f"the {quantity} is not finite at point {k}. Check the problem's per-sample losses there "
             "(overflow in exp or log, a division by zero), or shrink its bounds."
         )
     return values

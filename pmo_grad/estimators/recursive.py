@@ -20,7 +20,8 @@ class RecursiveState:
     """State of :class:`Recursive` for K points.
 
     ``jacobian`` is the per-objective estimate u_t (K × m × d) while the recursion runs on it,
-    else None; ``weighted`` is the weighted estimate (K × d) with the weights it was made for.
+    else None. ``weighted`` is the weighted estimate (K × d), and ``weights`` the weights it was
+    made for.
     """
 
     problem: FiniteSumProblem

@@ -300,7 +300,7 @@ class ProblemGradient:
         self.n_check_evals += len(probes)
         return bool(np.any(F_probe != F[0]))
 
-    def _repair(self, X, values, recompute, what: str, pass_rows: bool = False) -> np.ndarray:
+    def _repair(self, X, values, recompute, quantity: str, pass_rows: bool = False) -> np.ndarray:
         """Apply the one-sided treatment to points with non-finite derivatives (see the module docstring)."""
         bad = ~np.all(np.isfinite(values.reshape(len(X), -1)), axis=1)
         if not np.any(bad):
@@ -312,7 +312,7 @@ class ProblemGradient:
         interior = ~np.any(on_bound, axis=1)
         if np.any(interior):
             k = int(rows[np.flatnonzero(interior)[0]])
-            self._raise_non_finite(what, k, values[k], X[k], "at an interior point")
+            self._raise_non_finite(quantity, k, values[k], X[k], "at an interior point")
 
         offset = self.singular_offset * (self.xu - self.xl)
         moved = X[rows] + np.where(at_lower, offset, 0.0) - np.where(at_upper, offset, 0.0)
@@ -321,19 +321,19 @@ class ProblemGradient:
         still_bad = ~np.all(np.isfinite(repaired.reshape(len(rows), -1)), axis=1)
         if np.any(still_bad):
             i = int(np.flatnonzero(still_bad)[0])
-            self._raise_non_finite(what, int(rows[i]), repaired[i], X[rows[i]],
+            self._raise_non_finite(quantity, int(rows[i]), repaired[i], X[rows[i]],
                                    f"even {self.singular_offset:g}·(xu − xl) inside the bound")
-        logger.debug("%s of %s: one-sided derivatives at %d point(s) on a bound", what, self.name, len(rows))
+        logger.debug("%s of %s: one-sided derivatives at %d point(s) on a bound", quantity, self.name, len(rows))
         values = values.copy()
         values[rows] = repaired
         return values
 
-    def _raise_non_finite(self, what: str, k: int, value: np.ndarray, x: np.ndarray, where: str) -> None:
+    def _raise_non_finite(self, quantity: str, k: int, value: np.ndarray, x: np.ndarray, where: str) -> None:
         rows = np.atleast_2d(value)
         s = int(np.flatnonzero(~np.all(np.isfinite(rows), axis=1))[0])
-        objective = f", objective {s}" if what == "Jacobian" else ""
+        objective = f", objective {s}" if quantity == "Jacobian" else ""
         raise NonFiniteGradientError(
-            f"the {what} of problem {self.name} is not finite at point {k}{objective} {where} "
+            f"the {quantity} of problem {self.name} is not finite at point {k}{objective} {where} "
             f"(x = {np.array2string(x, precision=4, threshold=8)}). Check the problem's formula "
             "for divisions, roots or logarithms that are singular there, or shrink the bounds xl, xu "
             "to exclude the singular region."

@@ -1,4 +1,4 @@
-"""Which pymoo problems a gradient method can run on, with the reason and the fix when not."""
+"""Checks that a pymoo problem suits a gradient method, with the reason and the fix when it does not."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Weight schedules: when a weighting is solved, and what happens to λ in between.
 
 A schedule follows the ``init`` / ``update`` pattern of optax transformations: ``init`` makes a
-state for K points and m objectives, ``needs_gramian`` tells the algorithm whether the next
+state for K points and m objectives, ``needs_gramian`` returns whether the next
 update solves for new weights (and so needs the per-objective Jacobian), and ``update`` returns
 the weights λ (K × m) for this iteration together with the next state.
 """

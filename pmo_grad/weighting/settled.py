@@ -51,9 +51,9 @@ class IgnoreSettled:
         K, m, _ = gramian.shape
         weights = np.zeros((K, m))
         # Points are grouped by their set of kept objectives, so the inner weighting stays batched.
-        for kept in np.unique(~settled, axis=0):
-            rows = np.flatnonzero(np.all(~settled == kept, axis=1))
-            columns = np.flatnonzero(kept)
+        for kept_objectives in np.unique(~settled, axis=0):
+            rows = np.flatnonzero(np.all(~settled == kept_objectives, axis=1))
+            columns = np.flatnonzero(kept_objectives)
             sub = gramian[np.ix_(rows, columns, columns)]
             weights[np.ix_(rows, columns)] = self.inner(sub)
         return weights
