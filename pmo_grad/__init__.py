@@ -6,12 +6,14 @@ from pmo_grad.algorithms import (
     SMGD,
     STIMULUS,
     ArmijoStep,
+    Checkpoint,
     ConstantStep,
     DecayingStep,
     GradientAlgorithm,
     LinearScalarization,
     MoCo,
     SampleBudgetTermination,
+    TorchOptimizer,
 )
 from pmo_grad.estimators import FullData, Minibatch, Recursive, Tracking
 
@@ -29,9 +31,11 @@ __all__ = [
     "SampleBudgetTermination",
     "Tracking",
     "ArmijoStep",
+    "Checkpoint",
     "ConstantStep",
     "DecayingStep",
     "GradientAlgorithm",
     "LinearScalarization",
+    "TorchOptimizer",
     "__version__",
 ]

@@ -1,11 +1,13 @@
 """Gradient-based multi-objective algorithms as pymoo ``Algorithm`` objects."""
 
 from pmo_grad.algorithms.base import GradientAlgorithm, NonFiniteObjectiveError
+from pmo_grad.algorithms.checkpoint import Checkpoint
 from pmo_grad.algorithms.linear import LinearScalarization
 from pmo_grad.algorithms.mgda import MGDA
 from pmo_grad.algorithms.psmgd import PSMGD
 from pmo_grad.algorithms.step_rules import ArmijoStep, ConstantStep, DecayingStep
 from pmo_grad.algorithms.stochastic import SMGD, STIMULUS, MoCo
+from pmo_grad.algorithms.torch_step import TorchOptimizer
 from pmo_grad.algorithms.termination import (
     SampleBudgetTermination,
     StationarityTermination,
@@ -14,6 +16,7 @@ from pmo_grad.algorithms.termination import (
 
 __all__ = [
     "ArmijoStep",
+    "Checkpoint",
     "ConstantStep",
     "DecayingStep",
     "GradientAlgorithm",
@@ -26,5 +29,6 @@ __all__ = [
     "STIMULUS",
     "SampleBudgetTermination",
     "StationarityTermination",
+    "TorchOptimizer",
     "default_gradient_termination",
 ]

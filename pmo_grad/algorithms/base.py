@@ -13,6 +13,7 @@ A run keeps a population of K independent trajectories. One iteration, for all K
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -22,8 +23,10 @@ from pymoo.core.population import Population
 from pymoo.core.sampling import Sampling
 from pymoo.operators.sampling.lhs import LHS
 
+from pmo_grad.algorithms.checkpoint import Checkpoint
 from pmo_grad.algorithms.display import GradientOutput
 from pmo_grad.algorithms.step_rules import ConstantStep, StepRule, check_step_rule
+from pmo_grad.algorithms.torch_step import TorchOptimizer
 from pmo_grad.problems.bounds import blocked_coordinates
 from pmo_grad.algorithms.termination import default_gradient_termination
 from pmo_grad.indicators.stationarity import stationarity_from_gramian
@@ -40,6 +43,11 @@ logger = logging.getLogger(__name__)
 
 class NonFiniteObjectiveError(FloatingPointError):
     """The problem returned NaN or infinite objective values at a point inside its box."""
+
+
+def is_network_problem(problem) -> bool:
+    """Tell whether ``problem`` is a network problem (a :class:`pmo_grad.problems.neural.MultiTaskProblem`)."""
+    return bool(getattr(problem, "is_network", False))
 
 
 def _check_pop_size(pop_size: int) -> int:
@@ -98,7 +106,8 @@ class GradientAlgorithm(Algorithm):
         evenly than uniform sampling. Start points outside [xl, xu] are clipped to the box.
     step:
         Step rule (``ConstantStep``, ``DecayingStep``, ``ArmijoStep``); ``ConstantStep(0.1)``
-        by default.
+        by default. On a network problem: a :class:`TorchOptimizer` (Adam with learning rate
+        1e-3 by default), or ``ConstantStep(η)`` for plain SGD.
     estimator:
         Where gradients come from: ``FullData()`` (the default), or for a finite-sum problem
         ``Minibatch(b)``, ``Recursive()`` or ``Tracking()`` (see :mod:`pmo_grad.estimators`).
@@ -109,6 +118,13 @@ class GradientAlgorithm(Algorithm):
     check_gradient:
         Compare the first Jacobian with finite differences of F (see
         :class:`pmo_grad.problems.ProblemGradient`).
+    checkpoint:
+        A :class:`Checkpoint` (network problems): save the run every few generations and
+        resume from the file when it exists.
+
+    On a :class:`pmo_grad.problems.neural.MultiTaskProblem` the run trains the one network
+    (``pop_size`` and ``sampling`` do not apply: the model's parameters are the start point);
+    parameters and data stay on the problem's device, and ``res.model`` is the trained model.
 
     Counters (``algorithm.counters``), each summed over the K points:
 
@@ -116,26 +132,39 @@ class GradientAlgorithm(Algorithm):
     - ``n_grad``: Jacobian evaluations;
     - ``n_weighted_grad``: weighted-gradient evaluations that formed no Jacobian;
     - ``n_weight_solves``: weighting solves;
-    - ``n_check_evals``: F evaluations made once to find and check the gradient source.
+    - ``n_check_evals``: F evaluations made once to find and check the gradient source;
+    - on network problems also ``n_backward`` (backward calls; a batched call over several
+      tasks counts once) and ``n_skipped`` (steps skipped for non-finite values).
     """
 
     def __init__(
         self,
         schedule: WeightSchedule,
-        pop_size: int = 100,
+        pop_size: int | None = None,
         sampling: Sampling | np.ndarray | Population | None = None,
-        step: StepRule | None = None,
+        step: StepRule | TorchOptimizer | None = None,
         estimator: Estimator | None = None,
         singular_offset: float = 1e-8,
         check_gradient: bool = True,
+        checkpoint: Checkpoint | None = None,
         output=None,
         **kwargs,
     ) -> None:
         super().__init__(output=output if output is not None else GradientOutput(), **kwargs)
         self.schedule = schedule
-        self.pop_size = _check_pop_size(pop_size)
+        self._pop_size_given = pop_size is not None
+        self._sampling_given = sampling is not None
+        self.pop_size = _check_pop_size(pop_size if pop_size is not None else 100)
         self.sampling = sampling if sampling is not None else LHS()
-        self.step_rule = check_step_rule(step) if step is not None else ConstantStep(0.1)
+        self._step_given = step
+        if isinstance(step, TorchOptimizer):
+            self.step_rule = step
+        else:
+            self.step_rule = check_step_rule(step) if step is not None else ConstantStep(0.1)
+        if checkpoint is not None and not isinstance(checkpoint, Checkpoint):
+            raise TypeError(f"checkpoint must be a pmo_grad Checkpoint or None, got {type(checkpoint).__name__}")
+        self.checkpoint = checkpoint
+        self.network = None
         self.check_gradient = bool(check_gradient)
         self.step_state = None
         if not 0.0 < float(singular_offset) < 0.5:
@@ -158,13 +187,53 @@ class GradientAlgorithm(Algorithm):
     def setup(self, problem, **kwargs) -> "GradientAlgorithm":
         if self.termination is None and kwargs.get("termination") is None:
             self.termination = default_gradient_termination()
-        return super().setup(problem, **kwargs)
+        super().setup(problem, **kwargs)
+        if self.network is not None and self.checkpoint is not None:
+            state = self.checkpoint.load(problem.device)
+            if state is not None:
+                self._restore(state)
+        return self
 
     def _setup(self, problem, **kwargs) -> None:
+        if is_network_problem(problem):
+            self._setup_network(problem)
+            return
+        if isinstance(self.step_rule, TorchOptimizer):
+            raise TypeError(
+                f"TorchOptimizer steps train networks (MultiTaskProblem); problem {problem_name(problem)} takes a "
+                "step rule such as ConstantStep(0.1) or ArmijoStep()"
+            )
+        if self.checkpoint is not None:
+            raise TypeError(
+                "checkpoints are supported for network problems (MultiTaskProblem); runs on pymoo problems are "
+                "short enough to repeat"
+            )
         check_supported(problem, type(self).__name__)
         self.estimator_state = self.estimator.init(problem, self.pop_size, self._estimator_period(problem))
 
+    def _setup_network(self, problem) -> None:
+        from pmo_grad.algorithms.network import NetworkRun
+
+        name = type(self).__name__
+        if self._pop_size_given and self.pop_size != 1:
+            raise ValueError(
+                f"{name} trains one network per run, so pop_size must be 1 or left out on a MultiTaskProblem, "
+                f"got {self.pop_size}; run several seeds for several networks"
+            )
+        if self._sampling_given:
+            raise ValueError(
+                f"{name} starts a network from the model's current parameters; sampling does not apply to a "
+                "MultiTaskProblem. Initialize the model as you want it before the run"
+            )
+        self.pop_size = 1
+        self.network = NetworkRun(problem, self.estimator, self._step_given, self._estimator_period(problem), self.random_state)
+        self._counts.update(n_backward=0, n_skipped=0)
+        self._evaluated_gen: int | None = None
+
     def _initialize_infill(self) -> Population:
+        if self.network is not None:
+            self._evaluated_gen = self.n_iter
+            return self._network_population(self.network.evaluation(), count_eval=True)
         # Population subclasses ndarray, so it is checked first.
         if isinstance(self.sampling, Population):
             X = self.sampling.get("X")
@@ -188,9 +257,12 @@ class GradientAlgorithm(Algorithm):
     def _initialize_advance(self, infills=None, **kwargs) -> None:
         self._check_objectives(infills)
         self.schedule_state = self.schedule.init(len(infills), self.problem.n_obj)
-        self.step_state = self.step_rule.init(len(infills))
+        if self.network is None:
+            self.step_state = self.step_rule.init(len(infills))
 
     def _infill(self) -> Population:
+        if self.network is not None:
+            return self._network_infill()
         X, F = self.pop.get("X", "F")
         D, settled = self._direction(X)
         t = self.schedule_state.step - 1
@@ -206,6 +278,109 @@ class GradientAlgorithm(Algorithm):
     def _advance(self, infills=None, **kwargs) -> None:
         self._check_objectives(infills)
         self.pop = infills
+
+    # ----------------------------------------------------------------- networks
+
+    def _network_population(self, F: np.ndarray, count_eval: bool) -> Population:
+        pop = self.network.individual(F)
+        for ind in pop:
+            ind.evaluated.update(self.evaluator.evaluate_values_of)
+        if count_eval:
+            self.evaluator.n_eval += 1
+        return pop
+
+    def _network_infill(self) -> Population:
+        """Make one training step; F is the evaluation losses, refreshed every ``eval_every`` generations."""
+        run = self.network
+        backward_before = self.problem.n_backward
+        weights, state, cost, refresh = run.step(self.schedule, self.schedule_state, self.random_state)
+        self._add_cost(cost)
+        self._counts["n_backward"] += self.problem.n_backward - backward_before
+        self._counts["n_skipped"] = run.n_skipped
+        self._previous_schedule_state = self.schedule_state
+        self.schedule_state = state
+        if weights is not None:
+            if not np.all(np.isfinite(weights)):
+                raise FloatingPointError(
+                    f"{type(self).__name__} produced non-finite weights {weights} at iteration {self.n_iter}; "
+                    "this is a bug in the weighting, please report it with the problem and seed"
+                )
+            self.weights = weights
+        if refresh:
+            self._counts["n_weight_solves"] += 1
+            self._jacobian_iter = self.n_iter
+            G = run.gramian
+            solved = state.solved_weights if state.solved_weights is not None and _solves_min_norm(self.schedule) \
+                else _STATIONARITY_WEIGHTING(G)
+            self._stationarity = np.maximum(stationarity_from_gramian(G, solved), 0.0)
+            self._stationarity_iter = self.n_iter
+        every = self.problem.eval_every
+        if every is not None and self.n_iter % every == 0:
+            self._evaluated_gen = self.n_iter
+            return self._network_population(run.evaluation(), count_eval=True)
+        return self._network_population(self.pop.get("F")[0], count_eval=False)
+
+    def _post_advance(self) -> None:
+        if self.network is not None and self.checkpoint is not None and self.n_iter % self.checkpoint.every == 0:
+            self.checkpoint.save(self._checkpoint_state())
+        super()._post_advance()
+
+    def _finalize(self) -> None:
+        if self.network is None:
+            return
+        if self._evaluated_gen != self.n_iter - 1:
+            self.pop = self._network_population(self.network.evaluation(), count_eval=True)
+            self._evaluated_gen = self.n_iter - 1
+            self._set_optimum()
+        if self.checkpoint is not None:
+            self.checkpoint.save(self._checkpoint_state(completed=self.n_iter - 1))
+
+    def result(self):
+        res = super().result()
+        if self.network is not None:
+            res.model = self.problem.model
+        return res
+
+    def _checkpoint_state(self, completed: int | None = None) -> dict:
+        state = self.schedule_state
+        return {
+            "algorithm": type(self).__name__,
+            "schedule": repr(self.schedule),
+            "n_iter": self.n_iter if completed is None else completed,
+            "schedule_state": {"step": state.step, "weights": state.weights, "solved_weights": state.solved_weights},
+            "weights": self.weights,
+            "counts": dict(self._counts),
+            "n_eval": int(self.evaluator.n_eval),
+            "F": self.pop.get("F")[0],
+            "evaluated_gen": self._evaluated_gen,
+            "stationarity": (self._stationarity, self._stationarity_iter, self._jacobian_iter),
+            "numpy_rng": self.random_state.bit_generator.state,
+            "network": self.network.state_dict(),
+        }
+
+    def _restore(self, state: dict) -> None:
+        """Continue the run saved in ``state`` (see :class:`Checkpoint`)."""
+        name = type(self).__name__
+        if state["algorithm"] != name or state["schedule"] != repr(self.schedule):
+            raise ValueError(
+                f"checkpoint {self.checkpoint.path} was written by {state['algorithm']} with schedule {state['schedule']}, "
+                f"not by {name} with {self.schedule!r}; resume with the same algorithm settings, or use another path"
+            )
+        self.network.load_state_dict(state["network"])
+        saved = state["schedule_state"]
+        self.schedule_state = ScheduleState(step=saved["step"], weights=saved["weights"], solved_weights=saved["solved_weights"])
+        self.weights = state["weights"]
+        self._counts.update(state["counts"])
+        self.evaluator.n_eval = state["n_eval"]
+        self._stationarity, self._stationarity_iter, self._jacobian_iter = state["stationarity"]
+        self.random_state.bit_generator.state = state["numpy_rng"]
+        self._evaluated_gen = state["evaluated_gen"]
+        self.start_time = time.time()
+        self.n_iter = state["n_iter"] + 1
+        self.pop = self._network_population(np.asarray(state["F"], dtype=float), count_eval=False)
+        self._set_optimum()
+        self.is_initialized = True
+        logger.info("resumed %s from %s after generation %d", name, self.checkpoint.path, state["n_iter"])
 
     # ----------------------------------------------------------------- iteration parts
 
@@ -335,7 +510,8 @@ class GradientAlgorithm(Algorithm):
         """Work done so far: F evaluations, Jacobian and weighted-gradient evaluations, weight solves."""
         gradient = getattr(self.estimator_state, "gradient", None)
         checks = gradient.n_check_evals if gradient is not None else 0
-        return {"n_eval": int(self.evaluator.n_eval), **self._counts, "n_check_evals": checks}
+        n_eval = int(self.evaluator.n_eval) if self.evaluator is not None else 0
+        return {"n_eval": n_eval, **self._counts, "n_check_evals": checks}
 
     @property
     def stationarity(self) -> np.ndarray | None:
@@ -347,6 +523,8 @@ class GradientAlgorithm(Algorithm):
         when the schedule solves that problem, else it is computed on request (and cached per
         Jacobian).
         """
+        if self.network is not None:
+            return self._stationarity
         if self._projected_jacobian is None:
             return None
         if self._stationarity is None or self._stationarity_iter != self._jacobian_iter:

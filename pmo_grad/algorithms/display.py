@@ -30,6 +30,14 @@ class _StationarityColumn(Column):
         self.value = None if values is None else float(self.reduce(values))
 
 
+class _BatchLossColumn(Column):
+    """Mean over the tasks of the losses on the last step's batch (network problems)."""
+
+    def update(self, algorithm) -> None:
+        losses = getattr(algorithm.network, "batch_losses", None)
+        self.value = None if losses is None else float(np.mean(losses))
+
+
 class GradientOutput(MultiObjectiveOutput):
     """pymoo's multi-objective output with the counters and Pareto-stationarity of gradient methods.
 
@@ -37,7 +45,8 @@ class GradientOutput(MultiObjectiveOutput):
     (weighted gradients formed without a Jacobian) and n_wsolve (weight solves). On finite-sum
     problems n_sgrad (per-sample gradients) follows. stat_mean and stat_max give the
     Pareto-stationarity of the last Jacobian: with PSMGD that is the last refresh, and with a
-    sampling estimator it is measured on the estimate. pymoo's IGD, GD and HV come last where
+    sampling estimator it is measured on the estimate. Network problems add n_bwd (backward
+    calls) and batch_loss (mean task loss on the last step's batch). pymoo's IGD, GD and HV come last where
     the problem has a known Pareto front, or its ε-indicator otherwise.
     """
 
@@ -56,5 +65,7 @@ class GradientOutput(MultiObjectiveOutput):
         self.columns += [self.n_grad, self.n_wgrad, self.n_wsolve]
         if isinstance(algorithm.problem, FiniteSumProblem):
             self.columns.append(self.n_sgrad)
+        if getattr(algorithm.problem, "is_network", False):
+            self.columns += [_CounterColumn("n_bwd", "n_backward"), _BatchLossColumn("batch_loss", width=11)]
         self.columns += [self.stat_mean, self.stat_max]
         super().initialize(algorithm)

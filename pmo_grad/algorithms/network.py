@@ -1,0 +1,211 @@
+"""One network trained by a gradient algorithm: the torch side of :class:`GradientAlgorithm`.
+
+On a :class:`pmo_grad.problems.neural.MultiTaskProblem` an iteration is
+
+1. a refresh (the schedule asks for new weights): per-task gradients from the estimator, the
+   Gramian on the device (the m × m matrix is the only thing copied to the host), the weight
+   solve, and the direction λᵀJ on shared parameters (own-task gradients on task-specific ones);
+   or a reuse step: the direction for the frozen λ from the estimator's weighted backward pass;
+2. a check that every loss and gradient is finite;
+3. the optimizer step, θ.grad ← direction, through the ``GradScaler`` when the problem has one.
+
+Nothing leaves the device but the Gramian, the m losses of the step's batch, and the flat
+parameter vector when pymoo's population (``res.X``, callbacks, history) asks for it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import torch
+from pymoo.core.individual import Individual
+from pymoo.core.population import Population
+
+from pmo_grad.algorithms.torch_step import torch_step
+from pmo_grad.estimators.base import Cost
+from pmo_grad.estimators.network import network_estimator
+from pmo_grad.problems.neural import NonFiniteLossError
+from pmo_grad.problems.task_gradients import SHARED, direction_is_finite
+from pmo_grad.weighting.schedule import ScheduleState
+
+logger = logging.getLogger(__name__)
+
+
+class NetworkIndividual(Individual):
+    """A pymoo individual whose X is the network's flat parameter vector, copied to numpy on first access."""
+
+    def __init__(self, vector: torch.Tensor, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._vector = vector
+
+    @property
+    def X(self) -> np.ndarray:
+        if self._vector is not None:
+            self._X = self._vector.detach().double().cpu().numpy()
+            self._vector = None
+        return self._X
+
+    @X.setter
+    def X(self, value: np.ndarray) -> None:
+        self._X = value
+        self._vector = None
+
+
+class NetworkRun:
+    """State of one network run: estimator, optimizer, the torch generator of forward seeds, counters."""
+
+    def __init__(self, problem, estimator, step, period: int | None, rng: np.random.Generator) -> None:
+        self.problem = problem
+        self.estimator = network_estimator(estimator, problem, period)
+        self.step_config = torch_step(step)
+        self.optimizer, self.scheduler = self.step_config.make(list(problem.split.params))
+        self.generator = torch.Generator()
+        self.generator.manual_seed(int(rng.integers(0, 2**62)))
+        self.n_skipped = 0
+        self.batch_losses: np.ndarray | None = None
+        self.gramian: np.ndarray | None = None
+        precision = problem.precision
+        self.scaler = precision.scaler if precision is not None else None
+        problem.model.train()
+
+    # ----------------------------------------------------------------- one step
+
+    def _seed(self) -> int:
+        return int(torch.randint(0, 2**62, (1,), generator=self.generator))
+
+    def step(self, schedule, state: ScheduleState, rng: np.random.Generator) -> tuple[np.ndarray | None, ScheduleState, Cost, bool]:
+        """Make one step; return the weights (1 × m), the next schedule state, the cost and whether it was a refresh.
+
+        A skipped step returns the state it was given, so the next iteration repeats it.
+        """
+        problem = self.problem
+        t = state.step
+        problem.begin_step()
+        saved_estimator = self.estimator.state_dict()
+        scale = problem.precision.scale() if problem.precision is not None else 1.0
+        seed = self._seed()
+        refresh = schedule.needs_gramian(state)
+        if refresh:
+            grads, cost = self.estimator.jacobian(t, rng, seed, scale)
+            losses = grads.losses
+            bad = grads.nonfinite_task()
+            if bad is not None:
+                return self._non_finite(bad, losses, t, state, saved_estimator, cost)
+            G = grads.gramian().double().cpu().numpy()[None]
+            weights, new_state = schedule.update(state, G)
+            self.gramian = G
+            direction = grads.direction(torch.as_tensor(weights[0], dtype=problem.loss_dtype, device=problem.device))
+        else:
+            weights, new_state = schedule.update(state, None)
+            direction, losses, cost = self.estimator.weighted_gradient(weights[0], t, rng, seed, scale)
+            bad = self._nonfinite_in(direction, losses, weights[0])
+            if bad is not None:
+                return self._non_finite(bad, losses, t, state, saved_estimator, cost)
+        if not direction_is_finite(direction):
+            bad = self._nonfinite_in(direction, losses, weights[0])
+            return self._non_finite(bad if bad is not None else 0, losses, t, state, saved_estimator, cost)
+        self.batch_losses = losses.detach().double().cpu().numpy()
+        self._apply(direction)
+        return weights, new_state, cost, refresh
+
+    def _nonfinite_in(self, direction, losses: torch.Tensor, weights: np.ndarray) -> int | None:
+        """Return a task to blame for a non-finite loss or direction, or None when all is finite."""
+        bad = torch.nonzero(~torch.isfinite(losses)).flatten().tolist()
+        if bad:
+            return bad[0]
+        for d, owner in zip(direction, self.problem.split.owner):
+            if d is not None and owner >= 0 and not bool(torch.isfinite(d).all()):
+                return owner
+        if direction_is_finite(direction):
+            return None
+        return int(np.argmax(weights))
+
+    def _non_finite(self, task: int, losses: torch.Tensor, t: int, state, saved_estimator, cost):
+        """Raise, or skip the step, for a non-finite loss or gradient of ``task`` at step ``t``."""
+        problem = self.problem
+        problem.abort_step()
+        self.estimator.load_state_dict(saved_estimator)
+        name = problem.task_names[task]
+        loss_values = ", ".join(f"{n}={v:.4g}" for n, v in zip(problem.task_names, losses.detach().double().cpu().tolist()))
+        overflow = self.scaler is not None and bool(torch.isfinite(losses).all())
+        if overflow:
+            self._skip_scaled_step()
+            logger.info("step %d: the scaled gradient of task %s overflowed; the GradScaler skips it and lowers its scale", t, name)
+        elif problem.nonfinite == "skip":
+            logger.warning("step %d skipped: task %s has a non-finite loss or gradient (losses: %s)", t, name, loss_values)
+        else:
+            raise NonFiniteLossError(
+                f"task {name!r} has a non-finite loss or gradient at step {t} (losses: {loss_values}); the parameters "
+                "were left unchanged. Lower the learning rate, check the data and the loss of that task, or pass "
+                "nonfinite='skip' to MultiTaskProblem to skip such steps"
+            )
+        self.n_skipped += 1
+        return None, state, cost, False
+
+    def _skip_scaled_step(self) -> None:
+        """Hand the scaler an overflowed gradient, so that it skips the step and lowers its scale."""
+        for p in self.problem.split.params:
+            p.grad = torch.full_like(p, float("inf"))
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+
+    def _apply(self, direction) -> None:
+        for p, d, owner in zip(self.problem.split.params, direction, self.problem.split.owner):
+            p.grad = None if d is None else d.to(p.dtype)
+        if self.scaler is not None:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
+        if self.scheduler is not None:
+            self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+
+    # ----------------------------------------------------------------- population
+
+    def individual(self, F: np.ndarray) -> Population:
+        """Return a one-point population at the current parameters with objectives F."""
+        ind = NetworkIndividual(self.problem.parameter_vector())
+        pop = Population(individuals=[ind])
+        pop.set("F", F[None, :], "G", np.zeros((1, 0)), "H", np.zeros((1, 0)))
+        return pop
+
+    def evaluation(self) -> np.ndarray:
+        return self.problem.evaluation_losses().double().cpu().numpy()
+
+    # ----------------------------------------------------------------- checkpoints
+
+    def state_dict(self) -> dict:
+        state = {
+            "model": self.problem.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "estimator": self.estimator.state_dict(),
+            "generator": self.generator.get_state(),
+            "n_skipped": self.n_skipped,
+            "shared_layout": [int(o) for o in self.problem.split.owner],
+        }
+        if self.scheduler is not None:
+            state["scheduler"] = self.scheduler.state_dict()
+        if self.scaler is not None:
+            state["scaler"] = self.scaler.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        owner = [int(o) for o in self.problem.split.owner]
+        if state["shared_layout"] != owner:
+            raise ValueError(
+                "the checkpoint was saved for a different split of the parameters into shared and task-specific "
+                f"ones ({sum(o == SHARED for o in state['shared_layout'])} shared parameters there, "
+                f"{sum(o == SHARED for o in owner)} here); resume with the same model and `shared` argument"
+            )
+        self.problem.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.estimator.load_state_dict(state["estimator"])
+        self.generator.set_state(state["generator"])
+        self.n_skipped = int(state["n_skipped"])
+        if self.scheduler is not None and "scheduler" in state:
+            self.scheduler.load_state_dict(state["scheduler"])
+        if self.scaler is not None and "scaler" in state:
+            self.scaler.load_state_dict(state["scaler"])
