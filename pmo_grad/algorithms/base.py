@@ -133,8 +133,10 @@ class GradientAlgorithm(Algorithm):
     - ``n_weighted_grad``: weighted-gradient evaluations that formed no Jacobian;
     - ``n_weight_solves``: weighting solves;
     - ``n_check_evals``: F evaluations made once to find and check the gradient source;
-    - on network problems also ``n_backward`` (backward calls; a batched call over several
-      tasks counts once) and ``n_skipped`` (steps skipped for non-finite values).
+    - on network problems also ``n_backward`` (backward calls through the network; a batched
+      call over several tasks counts once), ``n_head_backward`` (backward calls through one
+      task's own parameters only, see :meth:`MultiTaskProblem.weighted_gradient`) and
+      ``n_skipped`` (steps skipped for non-finite values).
     """
 
     def __init__(
@@ -227,7 +229,7 @@ class GradientAlgorithm(Algorithm):
             )
         self.pop_size = 1
         self.network = NetworkRun(problem, self.estimator, self._step_given, self._estimator_period(problem), self.random_state)
-        self._counts.update(n_backward=0, n_skipped=0)
+        self._counts.update(n_backward=0, n_head_backward=0, n_skipped=0)
         self._evaluated_gen: int | None = None
 
     def _initialize_infill(self) -> Population:
@@ -292,10 +294,11 @@ class GradientAlgorithm(Algorithm):
     def _network_infill(self) -> Population:
         """Make one training step; F is the evaluation losses, refreshed every ``eval_every`` generations."""
         run = self.network
-        backward_before = self.problem.n_backward
+        backward_before, head_before = self.problem.n_backward, self.problem.n_head_backward
         weights, state, cost, refresh = run.step(self.schedule, self.schedule_state, self.random_state)
         self._add_cost(cost)
         self._counts["n_backward"] += self.problem.n_backward - backward_before
+        self._counts["n_head_backward"] += self.problem.n_head_backward - head_before
         self._counts["n_skipped"] = run.n_skipped
         self._previous_schedule_state = self.schedule_state
         self.schedule_state = state

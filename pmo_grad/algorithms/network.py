@@ -83,7 +83,7 @@ class NetworkRun:
         t = state.step
         problem.begin_step()
         saved_estimator = self.estimator.state_dict()
-        scale = problem.precision.scale() if problem.precision is not None else 1.0
+        scale = problem.precision.scale(problem.device) if problem.precision is not None else 1.0
         seed = self._seed()
         refresh = schedule.needs_gramian(state)
         if refresh:

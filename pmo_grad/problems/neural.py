@@ -210,6 +210,7 @@ class MultiTaskProblem(FiniteSumProblem):
         self._buffers = [b for b in self.model.buffers()]
         self._buffer_updates_left = 0
         self.n_backward = 0
+        self.n_head_backward = 0
         param_dtype = trainable[0][1].dtype
         self.loss_dtype = gramian_dtype(param_dtype)
         self.split = self._make_split(trainable, shared)
@@ -473,8 +474,9 @@ class MultiTaskProblem(FiniteSumProblem):
         The direction is Σ_s λ_s ∇_{θ_sh} L_s on shared parameters and ∇_{θ_s} L_s on the
         parameters of task s (see :mod:`pmo_grad.problems.task_gradients`). The backward pass
         of Σ_s λ_s L_s gives λ_s ∇_{θ_s} L_s on task s's own parameters, which is divided by
-        λ_s; a task with λ_s below ``OWN_GRADIENT_MIN_WEIGHT`` gets a separate backward pass
-        through its own parameters only.
+        λ_s. NOTE: a task with λ_s below ``OWN_GRADIENT_MIN_WEIGHT`` has lost its own gradient
+        in that pass, so it gets a second backward pass through its own parameters only (its
+        head, not the shared trunk), counted in ``n_head_backward`` rather than ``n_backward``.
         """
         idx = self.check_indices(indices)
         m = len(self.losses)
@@ -513,7 +515,7 @@ class MultiTaskProblem(FiniteSumProblem):
                 grads = torch.autograd.grad(
                     values[s] * factor, [leaves[i] for i in own], retain_graph=position < len(separate) - 1, allow_unused=True
                 )
-                self.n_backward += 1
+                self.n_head_backward += 1
                 for i, g in zip(own, grads):
                     accumulate(i, g)
             losses += share * torch.stack(values).detach()

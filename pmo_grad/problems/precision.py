@@ -36,10 +36,11 @@ class MixedPrecision:
     def autocast(self, device: torch.device) -> contextlib.AbstractContextManager:
         return torch.autocast(device_type=device.type, dtype=self.dtype)
 
-    def scale(self) -> float:
+    def scale(self, device: torch.device) -> float:
         """Return the current loss scale S (1 without a scaler)."""
         if self.scaler is None or not self.scaler.is_enabled():
             return 1.0
+        self.scaler.scale(torch.ones((), device=device))  # makes the scaler create its scale on the device
         return float(self.scaler.get_scale())
 
     def __repr__(self) -> str:
