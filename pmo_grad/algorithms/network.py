@@ -99,10 +99,7 @@ class NetworkRun:
         else:
             weights, new_state = schedule.update(state, None)
             direction, losses, cost = self.estimator.weighted_gradient(weights[0], t, rng, seed, scale)
-            bad = self._nonfinite_in(direction, losses, weights[0])
-            if bad is not None:
-                return self._non_finite(bad, losses, t, state, saved_estimator, cost)
-        if not direction_is_finite(direction):
+        if not (bool(torch.isfinite(losses).all()) and direction_is_finite(direction)):
             bad = self._nonfinite_in(direction, losses, weights[0])
             return self._non_finite(bad if bad is not None else 0, losses, t, state, saved_estimator, cost)
         self.batch_losses = losses.detach().double().cpu().numpy()

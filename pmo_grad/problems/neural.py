@@ -293,7 +293,12 @@ class MultiTaskProblem(FiniteSumProblem):
             if seed is not None:
                 devices = [self.device] if self.device.type == "cuda" else []
                 stack.enter_context(torch.random.fork_rng(devices=devices))
-                torch.manual_seed((int(seed) + int(k)) % (2**63))
+                value = (int(seed) + int(k)) % (2**63)
+                # Only this device's generator: torch.manual_seed would also queue seeds for every
+                # lazily initialized backend, which costs milliseconds per call.
+                torch.random.default_generator.manual_seed(value)
+                if devices:
+                    torch.cuda.manual_seed(value)
             if self.precision is not None:
                 stack.enter_context(self.precision.autocast(self.device))
             yield
@@ -459,7 +464,7 @@ class MultiTaskProblem(FiniteSumProblem):
         def recompute(weights: torch.Tensor) -> Direction:
             return self.weighted_gradient(idx, weights, seed=seed, scale=scale)[0]
 
-        return RepresentationGradients(G, losses, recompute, scale)
+        return RepresentationGradients((G + G.T) / 2, losses, recompute, scale)
 
     def weighted_gradient(
         self,

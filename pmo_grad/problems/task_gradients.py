@@ -101,7 +101,7 @@ class TaskGradients:
         for i in self.split.shared:
             J = self.rows[i].reshape(m, -1).to(dtype) / self.scale
             G += J @ J.T
-        return G
+        return (G + G.T) / 2  # blocked matrix products need not round symmetrically
 
     def direction(self, weights: torch.Tensor) -> Direction:
         """Return the step direction: Σ_s λ_s ∇_{θ_sh} L_s on shared parameters, ∇_{θ_s} L_s on task s's own.
@@ -151,4 +151,15 @@ def add_directions(a: Direction, b: Direction, sign: float = 1.0) -> Direction:
 
 
 def direction_is_finite(direction: Direction) -> bool:
-    return all(d is None or bool(torch.isfinite(d).all()) for d in direction)
+    """Tell whether every entry of the direction is finite, with one host synchronization.
+
+    A NaN or infinite entry makes its tensor's sum non-finite; a finite sum that overflows is
+    checked entry by entry, so the answer is exact.
+    """
+    present = [d for d in direction if d is not None]
+    if not present:
+        return True
+    total = torch.stack([d.sum().to(torch.float64) for d in present]).sum()
+    if bool(torch.isfinite(total)):
+        return True
+    return all(bool(torch.isfinite(d).all()) for d in present)
