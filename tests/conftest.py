@@ -1,3 +1,6 @@
+import importlib.util
+import os
+
 import matplotlib
 import numpy as np
 import pytest
@@ -6,6 +9,12 @@ from pymoo.core.problem import Problem
 import pymoo.gradient.toolbox as anp
 
 matplotlib.use("Agg")
+
+
+def pytest_configure(config):
+    # CI sets this so that the network tests cannot be skipped silently for want of torch.
+    if os.environ.get("PMO_GRAD_REQUIRE_TORCH") == "1" and importlib.util.find_spec("torch") is None:
+        raise pytest.UsageError("PMO_GRAD_REQUIRE_TORCH=1 but torch is not installed; install the torch extra")
 
 
 class RecordingProblem(Problem):
