@@ -1,6 +1,6 @@
 """Checkpoints of network runs: save every few generations, resume in a new process.
 
-A checkpoint holds everything a run's future depends on: the model's parameters and buffers,
+A checkpoint contains everything a run's future depends on: the model's parameters and buffers,
 the optimizer (and loss-scaler) state, the weight schedule's state, the estimator's state
 (the recursive estimator's running estimate and previous point), the counters, and both random
 generators (the algorithm's numpy generator and the torch generator of forward seeds). A run of
@@ -21,7 +21,7 @@ FORMAT_VERSION = 1
 
 
 class Checkpoint:
-    """Where and how often a run saves itself, and whether it resumes from an existing file.
+    """Checkpoint settings of a run: the file, the save interval, and whether to resume from the file.
 
     Parameters
     ----------
@@ -56,8 +56,8 @@ class Checkpoint:
     def load(self, device: Any = "cpu") -> dict[str, Any] | None:
         """Return the saved state with its tensors on ``device``, or None when there is nothing to resume from.
 
-        The file is unpickled (it holds numpy arrays and the schedule's state besides tensors):
-        load only checkpoints you wrote yourself.
+        The file is unpickled, because it contains numpy arrays and the schedule's state besides
+        tensors, so load only checkpoints you wrote yourself.
         """
         if not self.resume or not self.path.exists():
             return None

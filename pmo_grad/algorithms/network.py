@@ -2,7 +2,7 @@
 
 On a :class:`pmo_grad.problems.neural.MultiTaskProblem` an iteration is
 
-1. a refresh (the schedule asks for new weights): per-task gradients from the estimator, the
+1. a refresh (the schedule requests new weights): per-task gradients from the estimator, the
    Gramian on the device (the m × m matrix is the only thing copied to the host), the weight
    solve, and the direction λᵀJ on shared parameters (own-task gradients on task-specific ones);
    or a reuse step: the direction for the frozen λ from the estimator's weighted backward pass;

@@ -2,7 +2,7 @@
 
 :func:`network_estimator` turns the estimator a user configured (``FullData()``,
 ``Minibatch(b)``, ``Recursive()``) into its torch counterpart for a
-:class:`pmo_grad.problems.neural.MultiTaskProblem`. Each counterpart answers the same two
+:class:`pmo_grad.problems.neural.MultiTaskProblem`. Each counterpart serves the same two
 requests as the numpy estimators, for the single network of the run:
 
 * ``jacobian(t, rng, seed, scale)``: per-task gradients (an object with ``gramian()``,

@@ -1,8 +1,8 @@
 """Multi-task data sets built from data that scikit-learn ships, deterministically, with no download.
 
 * :class:`MultiDigits`: two 8 × 8 digits overlaid on one 12 × 12 canvas, one at the top left
-  and one shifted 4 pixels down and right (pixel-wise maximum where they overlap); the tasks
-  classify the left digit and the right digit, in the spirit of MultiMNIST.
+  and one shifted 4 pixels down and right, with the pixel-wise maximum where they overlap. The
+  tasks classify the left digit and the right digit, in the spirit of MultiMNIST.
 * :class:`OneVsRestDigits`: the 8 × 8 digits with ten binary tasks, "is it digit k".
 * :class:`DiabetesTasks`: three regression tasks on the diabetes data (442 patients): disease
   progression after one year, and the serum measurements s5 and s6, each predicted from age,
@@ -122,7 +122,7 @@ class OneVsRestDigits(_TaskTensors):
 class DiabetesTasks(_TaskTensors):
     """Three regression tasks on scikit-learn's diabetes data: progression, s5 and s6.
 
-    Inputs are the 8 other columns (age, sex, bmi, bp, s1–s4); inputs and targets are
+    Inputs are the 8 other columns (age, sex, bmi, bp, s1–s4). Inputs and targets are
     standardized with the mean and standard deviation of the training split, so each task's
     mean squared error starts near 1. Targets are float32 of shape (n, 1).
     """

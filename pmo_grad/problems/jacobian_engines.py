@@ -6,7 +6,7 @@ share of the batch and by the loss scale) and returns their gradients:
 * :class:`LoopEngine`: one backward pass per task, ``torch.autograd.grad(L_s, θ)``;
 * :class:`BatchedEngine`: all tasks in one call, a vector-Jacobian product batched over the rows
   of the identity (``torch.autograd.grad(..., is_grads_batched=True)``, which runs on
-  ``torch.vmap``), in chunks of ``task_chunk_size`` tasks; where vmap cannot batch an operation
+  ``torch.vmap``), in chunks of ``task_chunk_size`` tasks. Where vmap cannot batch an operation,
   it falls back to the loop for the rest of the run;
 * :class:`RepresentationEngine`: gradients with respect to the shared representation z = h(x)
   instead of the parameters (MGDA-UB, Sener & Koltun 2018). The Gramian of these gradients
@@ -73,7 +73,7 @@ class BatchedEngine:
     ----------
     task_chunk_size:
         Tasks per batched call; None batches all m at once. Smaller chunks bound the memory of
-        the batched backward, which holds one copy of every intermediate gradient per task.
+        the batched backward, which keeps one copy of every intermediate gradient per task.
     """
 
     name = "batched"
@@ -167,7 +167,7 @@ class RepresentationEngine:
     the same dropout seeds. Representation gradients are batched as in :class:`BatchedEngine`.
 
     NOTE: the weights solve an upper bound of the parameter min-norm problem, not the problem
-    itself, so they differ from the other engines' weights; the Pareto-stationarity shown for
+    itself, so they differ from the other engines' weights. The Pareto-stationarity shown for
     this engine is that of the representation gradients.
     """
 

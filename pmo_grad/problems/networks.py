@@ -37,7 +37,7 @@ def mlp_multitask(
     """Return a multi-layer perceptron trunk with one linear head per task.
 
     The trunk flattens its input, then applies Linear → [BatchNorm] → ReLU → [Dropout] for each
-    width in ``hidden``; head s is a linear map to ``head_outputs[s]`` outputs.
+    width in ``hidden``. Head s is a linear map to ``head_outputs[s]`` outputs.
     """
     layers: list[nn.Module] = [nn.Flatten()]
     width = n_inputs

@@ -8,10 +8,10 @@ over n training samples. :class:`MultiTaskProblem` is a :class:`FiniteSumProblem
 variables are θ (flattened in the order of ``model.named_parameters()``, trainable ones only)
 and whose ``evaluate(X)`` returns the per-task mean losses on the evaluation split, so pymoo's
 indicators and plots take it as any other problem. The gradient algorithms of pmo_grad drive it
-through a fast path that keeps parameters and data on the device for the whole run: gradients
-come from one of the engines of :mod:`pmo_grad.problems.jacobian_engines`, on the samples the
-algorithm's estimator chooses, accumulated over micro-batches of at most ``micro_batch_size``
-samples so that a batch of any size fits where one micro-batch does.
+through a fast path that keeps parameters and data on the device for the whole run. Gradients
+come from one of the engines of :mod:`pmo_grad.problems.jacobian_engines`, on the samples that
+the algorithm's estimator chooses. They are accumulated over micro-batches of at most
+``micro_batch_size`` samples, so a batch of any size fits where one micro-batch does.
 
 Training-mode forward passes follow three rules:
 
@@ -291,14 +291,16 @@ class MultiTaskProblem(FiniteSumProblem):
         """Seed random layers with seed + k (the caller's random state is restored after), under autocast."""
         with contextlib.ExitStack() as stack:
             if seed is not None:
-                devices = [self.device] if self.device.type == "cuda" else []
-                stack.enter_context(torch.random.fork_rng(devices=devices))
+                cuda_index = None
+                if self.device.type == "cuda":
+                    cuda_index = self.device.index if self.device.index is not None else torch.cuda.current_device()
+                stack.enter_context(torch.random.fork_rng(devices=[] if cuda_index is None else [cuda_index]))
                 value = (int(seed) + int(k)) % (2**63)
-                # Only this device's generator: torch.manual_seed would also queue seeds for every
-                # lazily initialized backend, which costs milliseconds per call.
+                # Only the generators this forward pass uses: torch.manual_seed would also queue
+                # seeds for every lazily initialized backend, which costs milliseconds per call.
                 torch.random.default_generator.manual_seed(value)
-                if devices:
-                    torch.cuda.manual_seed(value)
+                if cuda_index is not None:
+                    torch.cuda.default_generators[cuda_index].manual_seed(value)
             if self.precision is not None:
                 stack.enter_context(self.precision.autocast(self.device))
             yield

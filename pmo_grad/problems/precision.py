@@ -12,8 +12,8 @@ class MixedPrecision:
 
     The forward pass runs in ``dtype`` (bfloat16 or float16) where autocast allows it. The
     Gramian is still accumulated in float32 or wider. With a ``torch.amp.GradScaler``, every
-    loss is multiplied by the scaler's current scale S before backward, the Gramian is formed
-    from the gradients divided by S, and the step goes through ``scaler.step(optimizer)``
+    loss is multiplied by the scaler's current scale S before backward, and the Gramian is
+    formed from the gradients divided by S. The step goes through ``scaler.step(optimizer)``
     and ``scaler.update()``, so a step whose scaled gradients overflow is skipped and S is
     lowered, as in ordinary mixed-precision training.
 
