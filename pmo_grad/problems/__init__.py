@@ -23,6 +23,7 @@ _TORCH_NAMES = {
     "MultiDigits": "pmo_grad.problems.datasets",
     "OneVsRestDigits": "pmo_grad.problems.datasets",
     "DiabetesTasks": "pmo_grad.problems.datasets",
+    "multi_digits_problem": "pmo_grad.problems.datasets",
     "LoopEngine": "pmo_grad.problems.jacobian_engines",
     "BatchedEngine": "pmo_grad.problems.jacobian_engines",
     "RepresentationEngine": "pmo_grad.problems.jacobian_engines",
