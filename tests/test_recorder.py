@@ -8,8 +8,9 @@ from pymoo.indicators.igd import IGD
 from pymoo.optimize import minimize
 from pymoo.problems import get_problem
 
-from pmo_grad import MGDA, PSMGD, ConstantStep, LinearScalarization
+from pmo_grad import MGDA, PSMGD, SMGD, ConstantStep, LinearScalarization, SampleBudgetTermination
 from pmo_grad.indicators import pareto_stationarity
+from pmo_grad.problems import MultiTargetLeastSquares
 from pmo_grad.visualization import RunRecorder, RunTrace
 from tests.conftest import SmoothPair
 
@@ -110,6 +111,21 @@ def test_exact_stationarity_leaves_run_unchanged():
     np.testing.assert_array_equal(plain.algorithm.pop.get("X"), measured.algorithm.pop.get("X"))
     assert dict(plain.algorithm.counters) == dict(measured.algorithm.counters)
     assert np.all(np.isfinite(recorder.trace.stationarity))
+
+
+def test_exact_stationarity_on_full_data_of_finite_sum():
+    problem = MultiTargetLeastSquares.diabetes_two_targets()
+    start = ((problem.xl + problem.xu) / 2)[None, :]
+    recorder = RunRecorder(stationarity="exact")
+    algorithm = SMGD(batch_size=16, pop_size=1, sampling=start, step=ConstantStep(0.01))
+    res = minimize(problem, algorithm, SampleBudgetTermination(2 * problem.n_samples * problem.n_obj),
+                   seed=1, callback=recorder)
+    X = res.algorithm.pop.get("X")
+    # The point stays inside the box here, so no coordinate is blocked.
+    assert np.all((X > problem.xl) & (X < problem.xu))
+    expected = pareto_stationarity(problem.sample_jacobian(X))
+    assert recorder.trace.stationarity[-1] == pytest.approx(expected[0], rel=1e-12)
+    assert recorder.trace.counters["n_sample_grads"][-1] == res.algorithm.counters["n_sample_grads"]
 
 
 def test_exact_stationarity_for_nsga2():
@@ -219,3 +235,38 @@ def test_empty_recorder_has_no_trace():
 def test_empty_history_is_rejected():
     with pytest.raises(ValueError, match="save_history=True"):
         RunTrace.from_history([])
+
+
+def test_recorder_on_network_run():
+    torch = pytest.importorskip("torch")
+    from pmo_grad import Minibatch
+    from pmo_grad.problems import MultiTaskProblem
+
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.randn(64, 3, generator=generator)
+    targets = (inputs @ torch.tensor([[1.0], [-1.0], [0.5]]), inputs @ torch.tensor([[-1.0], [1.0], [0.5]]))
+    trunk = torch.nn.Linear(3, 4)
+    heads = torch.nn.ModuleList([torch.nn.Linear(4, 1), torch.nn.Linear(4, 1)])
+
+    class TwoHeads(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.trunk, self.heads = trunk, heads
+
+        def forward(self, x):
+            hidden = torch.tanh(self.trunk(x))
+            return [head(hidden) for head in self.heads]
+
+    mse = torch.nn.MSELoss()
+    problem = MultiTaskProblem(TwoHeads(), (inputs, targets), [mse, mse], device="cpu")
+    recorder = RunRecorder(stationarity="exact")
+    res = minimize(problem, PSMGD(q=3, estimator=Minibatch(16)), ("n_gen", 7), seed=1, callback=recorder)
+    trace = recorder.trace
+    assert len(trace) == 7
+    assert trace.weights.shape == (7, 1, 2)
+    np.testing.assert_array_equal(trace.refresh, [False, True, False, False, True, False, False])
+    X = res.algorithm.pop.get("X")
+    assert problem.xl is None
+    expected = pareto_stationarity(problem.sample_jacobian(X))
+    assert trace.stationarity[-1] == pytest.approx(expected[0], rel=1e-9)
+    assert trace.counters["n_backward"][-1] == res.algorithm.counters["n_backward"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,6 +22,7 @@ from pymoo.core.callback import Callback
 from pmo_grad.algorithms.base import GradientAlgorithm
 from pmo_grad.indicators.quality import hypervolume, igd
 from pmo_grad.indicators.stationarity import pareto_stationarity
+from pmo_grad.problems.finite_sum import FiniteSumProblem
 from pmo_grad.problems.gradient import ProblemGradient
 from pmo_grad.problems.support import problem_name
 
@@ -241,7 +242,7 @@ class _GenerationMeter:
         self.ref_point = _check_ref_point(ref_point)
         self.pareto_front = _check_pareto_front(pareto_front)
         self.stationarity_mode = stationarity
-        self._gradient: ProblemGradient | None = None
+        self._full_jacobian: Callable[[np.ndarray], np.ndarray] | None = None
 
     def bind(self, problem) -> None:
         """Check the settings against ``problem`` and prepare the exact stationarity measure."""
@@ -256,9 +257,14 @@ class _GenerationMeter:
             raise ValueError(
                 f"pareto_front has {self.pareto_front.shape[1]} columns but problem {name} has {m} objectives"
             )
-        if self.stationarity_mode == "exact":
-            # A separate gradient source, so the recorder's Jacobians never enter the algorithm's counters.
-            self._gradient = ProblemGradient(problem, check_gradient=False)
+        if self.stationarity_mode != "exact":
+            return
+        # Separate gradient sources, so the recorder's Jacobians never enter the algorithm's counters.
+        if isinstance(problem, FiniteSumProblem):
+            # All n samples, in chunks; this also serves networks, whose evaluate() gives no dF.
+            self._full_jacobian = problem.sample_jacobian
+        else:
+            self._full_jacobian = ProblemGradient(problem, check_gradient=False).jacobian
 
     def measure(self, algorithm, previous: GenerationRecord | None, seconds: float) -> GenerationRecord:
         pop_F = np.array(algorithm.pop.get("F"), dtype=float, copy=True)
@@ -300,7 +306,11 @@ class _GenerationMeter:
         else:
             X = algorithm.pop.get("X")
             problem = algorithm.problem
-            values = pareto_stationarity(self._gradient.jacobian(X), X, problem.xl, problem.xu)
+            J = self._full_jacobian(X)
+            if problem.xl is None or problem.xu is None:
+                values = pareto_stationarity(J)  # no box, as for networks
+            else:
+                values = pareto_stationarity(J, X, problem.xl, problem.xu)
         if values is None or len(values) == 0:
             return math.nan, math.nan
         values = np.asarray(values, dtype=float)
@@ -336,8 +346,8 @@ class RunRecorder(Callback):
         Reference point of the hypervolume, one coordinate per objective. None records no HV.
     pareto_front:
         Points of the true front for IGD (n × m), for example ``problem.pareto_front()``. None
-        records no IGD. The recorder never asks the problem for its front itself, because
-        pymoo downloads the fronts of some problems (Kursawe, DTLZ7) on that call.
+        records no IGD. The recorder never calls ``problem.pareto_front()`` itself,
+        because pymoo 0.6.2 downloads the fronts of some problems (Kursawe, DTLZ7) in that call.
     stationarity:
         ``"algorithm"`` (default) reads ``algorithm.stationarity``, which costs nothing. It is
         measured at the last Jacobian the algorithm formed: at the population one generation
@@ -345,10 +355,12 @@ class RunRecorder(Callback):
         estimators. Like the default MGDA weighting, it leaves settled objectives out, so a
         point at the minimum of one objective still measures the others. It is NaN for
         algorithms without it, such as NSGA-II. ``"exact"`` computes
-        :func:`pmo_grad.indicators.pareto_stationarity` over all objectives from the
-        full-data Jacobian of the current population on every record, for any algorithm on a
-        problem with gradients. Those Jacobians are not counted in the algorithm's counters
-        and their time is not in ``seconds``. ``"none"`` records no stationarity.
+        :func:`pmo_grad.indicators.pareto_stationarity` over all objectives and variables
+        from the full-data Jacobian of the current population on every record, for any
+        algorithm on a problem with gradients: ``problem.sample_jacobian(X)`` on all samples
+        for a finite-sum problem (a network's training data, not the validation data behind
+        its F), and :class:`pmo_grad.problems.ProblemGradient` otherwise. Those Jacobians are
+        not counted in the algorithm's counters and their time is not in ``seconds``. ``"none"`` records no stationarity.
     every:
         Record generation 1, every ``every``-th generation after it, and the last one.
     """
