@@ -82,8 +82,9 @@ def test_notebook_committed_without_outputs(path):
     assert notebook.metadata.kernelspec.name == KERNEL_NAME
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type == "code":
-            assert cell.outputs == [], f"{path.name}: cell {index} has stored outputs; strip them before committing"
-            assert cell.execution_count is None, f"{path.name}: cell {index} has an execution count"
+            hint = "clear all outputs before committing (in Jupyter: Edit > Clear Outputs of All Cells, then save)"
+            assert cell.outputs == [], f"{path.name}: cell {index} has stored outputs; {hint}"
+            assert cell.execution_count is None, f"{path.name}: cell {index} has an execution count; {hint}"
 
 
 @pytest.mark.timeout(NOTEBOOK_TIMEOUT_S)
