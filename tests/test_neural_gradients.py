@@ -277,6 +277,44 @@ def test_bad_input_is_rejected_with_the_fix(change, match):
         MultiTaskProblem(**kwargs)
 
 
+def test_summed_loss_is_rejected():
+    X, targets = regression_data()
+    model = mlp_multitask(4, [1, 3, 1], hidden=(6,)).double()
+    with pytest.raises(ValueError, match="sums over the samples"):
+        MultiTaskProblem(model, (X, targets), [nn.MSELoss(reduction="sum"), nn.CrossEntropyLoss(), nn.SmoothL1Loss()])
+
+
+def test_representation_engine_rejects_a_forward_it_cannot_reproduce():
+    X, targets = regression_data()
+
+    class Scaled(MultiTaskNet):
+        def forward(self, x):
+            return [2 * out for out in super().forward(x)]
+
+    model = Scaled(nn.Sequential(nn.Linear(4, 5), nn.Tanh()), [nn.Linear(5, 1), nn.Linear(5, 3), nn.Linear(5, 1)]).double()
+    losses = [nn.MSELoss(), nn.CrossEntropyLoss(), nn.SmoothL1Loss()]
+    with pytest.raises(ValueError, match="differs from the model's forward output"):
+        MultiTaskProblem(model, (X, targets), losses, engine="representation")
+
+
+def test_inputs_of_the_wrong_dtype_get_a_clear_error():
+    X, targets = regression_data()
+    model = mlp_multitask(4, [1, 3, 1], hidden=(6,))  # float32 parameters, float64 inputs
+    with pytest.raises(ValueError, match="forward pass or a task loss failed on 2 training samples"):
+        MultiTaskProblem(model, (X, targets), [nn.MSELoss(), nn.CrossEntropyLoss(), nn.SmoothL1Loss()])
+    with pytest.raises(TypeError, match="torch.as_tensor"):
+        MultiTaskProblem(model, (X.numpy(), targets), [nn.MSELoss(), nn.CrossEntropyLoss(), nn.SmoothL1Loss()])
+
+
+def test_copies_of_a_problem_share_its_data():
+    import copy
+
+    problem = tiny_problem()
+    clone = copy.deepcopy(problem)
+    assert clone.train_data is problem.train_data
+    assert clone.model is not problem.model
+
+
 def test_model_with_the_wrong_number_of_outputs_is_rejected():
     X, targets = regression_data()
     model = mlp_multitask(4, [1, 3], hidden=(6,)).double()

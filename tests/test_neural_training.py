@@ -145,11 +145,11 @@ def _nan_at(loss, calls):
 def test_nan_loss_stops_the_step_and_names_the_task_and_step():
     X, targets = regression_data()
     model = mlp_multitask(4, [1, 3, 1], hidden=(6,)).double()
-    losses = {"reg": nn.MSELoss(), "cls": _nan_at(nn.CrossEntropyLoss(), range(6, 100)), "sin": nn.SmoothL1Loss()}
+    losses = {"reg": nn.MSELoss(), "cls": _nan_at(nn.CrossEntropyLoss(), range(9, 100)), "sin": nn.SmoothL1Loss()}
     problem = MultiTaskProblem(model, (X, targets), losses)
     algorithm = PSMGD(q=2)
     algorithm.setup(problem, termination=("n_gen", 20), seed=0)
-    with pytest.raises(NonFiniteLossError, match=r"task 'cls' .* at step \d") as info:
+    with pytest.raises(NonFiniteLossError, match=r"task 'cls' .* at generation \d+ \(step \d+\)") as info:
         for _ in range(20):
             before = parameters(model)
             algorithm.next()
@@ -161,13 +161,44 @@ def test_nan_loss_stops_the_step_and_names_the_task_and_step():
 def test_skip_mode_leaves_parameters_unchanged_and_counts_the_step():
     X, targets = regression_data()
     model = mlp_multitask(4, [1, 3, 1], hidden=(6,)).double()
-    losses = [nn.MSELoss(), _nan_at(nn.CrossEntropyLoss(), {4}), nn.SmoothL1Loss()]
+    losses = [nn.MSELoss(), _nan_at(nn.CrossEntropyLoss(), {7}), nn.SmoothL1Loss()]
     problem = MultiTaskProblem(model, (X, targets), losses, nonfinite="skip")
     start = parameters(model)
     res = minimize(problem, PSMGD(q=2), ("n_gen", 8), seed=0)
     assert res.algorithm.counters["n_skipped"] == 1
     assert not torch.equal(start, parameters(model))
     assert np.all(np.isfinite(res.algorithm.weights))
+
+
+def test_skip_mode_gives_up_after_many_skips_in_a_row():
+    X, targets = regression_data()
+    model = mlp_multitask(4, [1, 3, 1], hidden=(6,)).double()
+    losses = [nn.MSELoss(), _nan_at(nn.CrossEntropyLoss(), range(8, 1000)), nn.SmoothL1Loss()]
+    problem = MultiTaskProblem(model, (X, targets), losses, nonfinite="skip")
+    with pytest.raises(NonFiniteLossError, match="11 steps in a row were skipped"):
+        minimize(problem, PSMGD(q=2), ("n_gen", 30), seed=0)
+
+
+def test_batched_engine_blames_the_task_with_the_nan_target():
+    X, (y1, y2, y3) = regression_data()
+    y3 = y3.clone()
+    y3[5] = float("nan")
+    model = mlp_multitask(4, [1, 3, 1], hidden=(6,)).double()
+    losses = {"reg": nn.MSELoss(), "cls": nn.CrossEntropyLoss(), "sin": nn.SmoothL1Loss()}
+    problem = MultiTaskProblem(model, (X, (y1, y2, y3)), losses, engine="batched")
+    with pytest.raises(NonFiniteLossError, match="task 'sin'"):
+        minimize(problem, MGDA(), ("n_gen", 3), seed=0)
+
+
+def test_diverged_validation_loss_raises_instead_of_returning_inf():
+    X, targets = regression_data()
+    model = mlp_multitask(4, [1, 3, 1], hidden=(6,)).double()
+    bad_inputs = X.clone()
+    bad_inputs[0, 0] = float("nan")
+    problem = MultiTaskProblem(model, (X, targets), [nn.MSELoss(), nn.CrossEntropyLoss(), nn.SmoothL1Loss()],
+                               validation=(bad_inputs, targets))
+    with pytest.raises(NonFiniteLossError, match="validation loss of task .* at generation 1"):
+        minimize(problem, PSMGD(q=2), ("n_gen", 3), seed=0)
 
 
 def test_autocast_keeps_the_gramian_in_float32():
@@ -247,6 +278,34 @@ def test_ten_plus_ten_generations_equal_twenty_in_new_processes(tmp_path):
     for name, value in straight["state"].items():
         assert torch.equal(value, resumed["state"][name]), name
     assert np.array_equal(straight["F"], resumed["F"])
+
+
+def test_rerunning_a_finished_run_returns_it_unchanged(tmp_path):
+    path = tmp_path / "run.pt"
+    first = minimize(tiny_problem(), PSMGD(q=3, checkpoint=Checkpoint(path, every=2)), ("n_gen", 6), seed=0)
+    saved = parameters(first.model)
+    again = minimize(tiny_problem(), PSMGD(q=3, checkpoint=Checkpoint(path, every=2)), ("n_gen", 6), seed=0)
+    assert torch.equal(saved, parameters(again.model))
+    assert again.algorithm.n_gen == 7
+    np.testing.assert_array_equal(first.F, again.F)
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (dict(seed=1), "written by a run with seed 0"),
+        (dict(step=TorchOptimizer(torch.optim.Adam, lr=0.1)), "step: saved"),
+        (dict(estimator=Minibatch(8)), "estimator: saved"),
+        (dict(n=30), "n_samples: saved 40, now 30"),
+    ],
+)
+def test_checkpoint_of_other_settings_is_refused(tmp_path, change, match):
+    path = tmp_path / "run.pt"
+    minimize(tiny_problem(), PSMGD(q=3, checkpoint=Checkpoint(path, every=2)), ("n_gen", 3), seed=0)
+    options = {key: value for key, value in change.items() if key in ("step", "estimator")}
+    problem = tiny_problem(n=change.get("n", 40))
+    with pytest.raises(ValueError, match=match):
+        minimize(problem, PSMGD(q=3, checkpoint=Checkpoint(path), **options), ("n_gen", 6), seed=change.get("seed", 0))
 
 
 def test_checkpoint_from_another_algorithm_is_refused(tmp_path):

@@ -234,6 +234,7 @@ class GradientAlgorithm(Algorithm):
 
     def _initialize_infill(self) -> Population:
         if self.network is not None:
+            self.network.generation = self.n_iter
             self._evaluated_gen = self.n_iter
             return self._network_population(self.network.evaluation(), count_eval=True)
         # Population subclasses ndarray, so it is checked first.
@@ -294,6 +295,7 @@ class GradientAlgorithm(Algorithm):
     def _network_infill(self) -> Population:
         """Make one training step; F is the evaluation losses, refreshed every ``eval_every`` generations."""
         run = self.network
+        run.generation = self.n_iter
         backward_before, head_before = self.problem.n_backward, self.problem.n_head_backward
         weights, state, cost, refresh = run.step(self.schedule, self.schedule_state, self.random_state)
         self._add_cost(cost)
@@ -332,11 +334,13 @@ class GradientAlgorithm(Algorithm):
         if self.network is None:
             return
         if self._evaluated_gen != self.n_iter - 1:
+            self.network.generation = self.n_iter - 1
             self.pop = self._network_population(self.network.evaluation(), count_eval=True)
             self._evaluated_gen = self.n_iter - 1
             self._set_optimum()
         if self.checkpoint is not None:
             self.checkpoint.save(self._checkpoint_state(completed=self.n_iter - 1))
+        self.problem.model.eval()
 
     def result(self):
         res = super().result()
@@ -349,6 +353,7 @@ class GradientAlgorithm(Algorithm):
         return {
             "algorithm": type(self).__name__,
             "schedule": repr(self.schedule),
+            "seed": self.seed,
             "n_iter": self.n_iter if completed is None else completed,
             "schedule_state": {"step": state.step, "weights": state.weights, "solved_weights": state.solved_weights},
             "weights": self.weights,
@@ -369,6 +374,11 @@ class GradientAlgorithm(Algorithm):
                 f"checkpoint {self.checkpoint.path} was written by {state['algorithm']} with schedule {state['schedule']}, "
                 f"not by {name} with {self.schedule!r}; resume with the same algorithm settings, or use another path"
             )
+        if state["seed"] != self.seed:
+            raise ValueError(
+                f"checkpoint {self.checkpoint.path} was written by a run with seed {state['seed']!r}, and this run has "
+                f"seed {self.seed!r}; give each seed its own checkpoint path, for example f'run_seed{{seed}}.pt'"
+            )
         self.network.load_state_dict(state["network"])
         saved = state["schedule_state"]
         self.schedule_state = ScheduleState(step=saved["step"], weights=saved["weights"], solved_weights=saved["solved_weights"])
@@ -383,7 +393,17 @@ class GradientAlgorithm(Algorithm):
         self.pop = self._network_population(np.asarray(state["F"], dtype=float), count_eval=False)
         self._set_optimum()
         self.is_initialized = True
-        logger.info("resumed %s from %s after generation %d", name, self.checkpoint.path, state["n_iter"])
+        # The termination sees the completed generation, as after any generation, so a run that
+        # already reached it returns the saved result unchanged instead of stepping once more.
+        self.n_iter = state["n_iter"]
+        self.termination.update(self)
+        self.n_iter = state["n_iter"] + 1
+        if self.termination.has_terminated():
+            logger.warning("checkpoint %s is at generation %d, where this run's termination is already met; "
+                           "returning the saved result unchanged", self.checkpoint.path, state["n_iter"])
+            self.problem.model.eval()
+        else:
+            logger.info("resumed %s from %s after generation %d", name, self.checkpoint.path, state["n_iter"])
 
     # ----------------------------------------------------------------- iteration parts
 

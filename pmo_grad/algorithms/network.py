@@ -52,6 +52,10 @@ class NetworkIndividual(Individual):
         self._vector = None
 
 
+MAX_CONSECUTIVE_SKIPS = 10
+"""A run with ``nonfinite="skip"`` raises after this many skipped steps in a row."""
+
+
 class NetworkRun:
     """State of one network run: estimator, optimizer, the torch generator of forward seeds, counters."""
 
@@ -63,6 +67,8 @@ class NetworkRun:
         self.generator = torch.Generator()
         self.generator.manual_seed(int(rng.integers(0, 2**62)))
         self.n_skipped = 0
+        self.consecutive_skips = 0
+        self.generation = 0
         self.batch_losses: np.ndarray | None = None
         self.gramian: np.ndarray | None = None
         precision = problem.precision
@@ -104,6 +110,7 @@ class NetworkRun:
             return self._non_finite(bad if bad is not None else 0, losses, t, state, saved_estimator, cost)
         self.batch_losses = losses.detach().double().cpu().numpy()
         self._apply(direction)
+        self.consecutive_skips = 0
         return weights, new_state, cost, refresh
 
     def _nonfinite_in(self, direction, losses: torch.Tensor, weights: np.ndarray) -> int | None:
@@ -126,18 +133,28 @@ class NetworkRun:
         name = problem.task_names[task]
         loss_values = ", ".join(f"{n}={v:.4g}" for n, v in zip(problem.task_names, losses.detach().double().cpu().tolist()))
         overflow = self.scaler is not None and bool(torch.isfinite(losses).all())
-        if overflow:
-            self._skip_scaled_step()
-            logger.info("step %d: the scaled gradient of task %s overflowed; the GradScaler skips it and lowers its scale", t, name)
-        elif problem.nonfinite == "skip":
-            logger.warning("step %d skipped: task %s has a non-finite loss or gradient (losses: %s)", t, name, loss_values)
-        else:
+        where = f"generation {self.generation} (step {t})"
+        if not overflow and problem.nonfinite != "skip":
             raise NonFiniteLossError(
-                f"task {name!r} has a non-finite loss or gradient at step {t} (losses: {loss_values}); the parameters "
+                f"task {name!r} has a non-finite loss or gradient at {where} (losses: {loss_values}); the parameters "
                 "were left unchanged. Lower the learning rate, check the data and the loss of that task, or pass "
                 "nonfinite='skip' to MultiTaskProblem to skip such steps"
             )
         self.n_skipped += 1
+        self.consecutive_skips += 1
+        if self.consecutive_skips > MAX_CONSECUTIVE_SKIPS:
+            raise NonFiniteLossError(
+                f"{self.consecutive_skips} steps in a row were skipped up to {where}: task {name!r} keeps a "
+                f"non-finite loss or gradient (losses: {loss_values}), so the run cannot make progress. Check the "
+                "data and the loss of that task, or lower the learning rate (or the GradScaler's initial scale)"
+            )
+        if overflow:
+            self._skip_scaled_step()
+            logger.info("%s: the scaled gradient of task %s overflowed; the GradScaler skips the step and lowers "
+                        "its scale", where, name)
+        elif self.consecutive_skips <= 3 or self.n_skipped % 100 == 0:
+            logger.warning("%s skipped (%d skipped in all): task %s has a non-finite loss or gradient (losses: %s)",
+                           where, self.n_skipped, name, loss_values)
         return None, state, cost, False
 
     def _skip_scaled_step(self) -> None:
@@ -170,7 +187,7 @@ class NetworkRun:
         return pop
 
     def evaluation(self) -> np.ndarray:
-        return self.problem.evaluation_losses().double().cpu().numpy()
+        return self.problem.checked_evaluation_losses(self.generation).double().cpu().numpy()
 
     # ----------------------------------------------------------------- checkpoints
 
@@ -181,7 +198,9 @@ class NetworkRun:
             "estimator": self.estimator.state_dict(),
             "generator": self.generator.get_state(),
             "n_skipped": self.n_skipped,
+            "consecutive_skips": self.consecutive_skips,
             "shared_layout": [int(o) for o in self.problem.split.owner],
+            "run": self.fingerprint(),
         }
         if self.scheduler is not None:
             state["scheduler"] = self.scheduler.state_dict()
@@ -189,7 +208,26 @@ class NetworkRun:
             state["scaler"] = self.scaler.state_dict()
         return state
 
+    def fingerprint(self) -> dict:
+        """Settings that a resumed run must share with the saved one: data, model layout, estimator, optimizer."""
+        problem = self.problem
+        return {
+            "tasks": list(problem.task_names),
+            "n_samples": int(problem.n_samples),
+            "n_var": int(problem.n_var),
+            "estimator": type(self.estimator).__name__ + repr(getattr(self.estimator, "batch_size", "")),
+            "step": repr(self.step_config),
+        }
+
     def load_state_dict(self, state: dict) -> None:
+        saved, current = state["run"], self.fingerprint()
+        changed = [key for key in current if saved.get(key) != current[key]]
+        if changed:
+            details = "; ".join(f"{key}: saved {saved.get(key)!r}, now {current[key]!r}" for key in changed)
+            raise ValueError(
+                f"the checkpoint was written by a run with other settings ({details}). Resume with the same data, "
+                "model, estimator and optimizer, or give this run its own checkpoint path"
+            )
         owner = [int(o) for o in self.problem.split.owner]
         if state["shared_layout"] != owner:
             raise ValueError(
@@ -202,6 +240,7 @@ class NetworkRun:
         self.estimator.load_state_dict(state["estimator"])
         self.generator.set_state(state["generator"])
         self.n_skipped = int(state["n_skipped"])
+        self.consecutive_skips = int(state["consecutive_skips"])
         if self.scheduler is not None and "scheduler" in state:
             self.scheduler.load_state_dict(state["scheduler"])
         if self.scaler is not None and "scaler" in state:

@@ -139,6 +139,8 @@ class MultiTaskProblem(FiniteSumProblem):
     micro_batch_size:
         Largest number of samples in one forward pass; every gradient (minibatch, large batch,
         full-data refresh) is accumulated over micro-batches. None: whole requests at once.
+        Batch normalization then normalizes each micro-batch with its own statistics, so
+        with batch-norm layers the result depends on the micro-batch size.
     precision:
         :class:`MixedPrecision` for autocast and loss scaling; None for the model's precision.
     nonfinite:
@@ -270,12 +272,69 @@ class MultiTaskProblem(FiniteSumProblem):
             raise ValueError("no task loss reaches any trainable parameter; check the model's forward and the losses")
         return ParameterSplit(names=names, params=params, owner=tuple(owner), n_tasks=m)
 
+    def _first_forward(self, inputs, targets) -> list[torch.Tensor]:
+        """Return the task losses of a first forward pass, with a clear error when the model cannot run."""
+        try:
+            with self._forward_scope(seed=0, k=0):
+                return self._task_losses(inputs, targets, None, update_buffers=False)
+        except (RuntimeError, TypeError, IndexError) as error:
+            raise ValueError(
+                f"the model's forward pass or a task loss failed on 2 training samples: {error}. Check the "
+                f"input shape and dtype (inputs: {tuple(inputs.shape)}, {inputs.dtype}; model parameters: "
+                f"{next(self.model.parameters()).dtype}) and the target shapes "
+                f"({[tuple(t.shape) for t in targets]})"
+            ) from error
+
+    def _check_mean_reduction(self, inputs, targets) -> None:
+        """Reject losses that sum over the samples: L(2 samples) must equal the mean of the two single losses."""
+        if len(inputs) < 2:
+            return
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                pair = torch.stack(self._task_losses(inputs[:2], [t[:2] for t in targets], None))
+                single = [torch.stack(self._task_losses(inputs[j:j + 1], [t[j:j + 1] for t in targets], None))
+                          for j in range(2)]
+        finally:
+            self.model.train(was_training)
+        mean, total = (single[0] + single[1]) / 2, single[0] + single[1]
+        for s in range(len(self.losses)):
+            tolerance = 1e-4 * float(abs(total[s])) + 1e-6
+            if abs(float(pair[s] - mean[s])) > tolerance and abs(float(pair[s] - total[s])) <= tolerance:
+                raise ValueError(
+                    f"the loss of task {self.task_names[s]} sums over the samples (reduction='sum'); pmo_grad "
+                    "averages micro-batches and needs the mean (reduction='mean')"
+                )
+
+    def _check_representation_forward(self, inputs) -> None:
+        """Reject models whose forward is not [head(trunk(x)) for head in heads] (needed by MGDA-UB)."""
+        trunk, heads = self._trunk_and_heads()
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                direct = self._per_task(self._call(self.model, (inputs,), None, False))
+                z = trunk(inputs)
+                composed = [head(z) for head in heads]
+        finally:
+            self.model.train(was_training)
+        for s, (a, b) in enumerate(zip(direct, composed)):
+            if a.shape != b.shape or not torch.allclose(a, b, rtol=1e-4, atol=1e-6):
+                raise ValueError(
+                    f"engine 'representation' computes heads[s](trunk(x)), but for task {self.task_names[s]} "
+                    "that differs from the model's forward output; make forward return "
+                    "[head(trunk(x)) for head in heads], or use engine='batched'"
+                )
+
     def _reachability(self, params: Sequence[torch.Tensor]) -> list[list[int]]:
         """Return, per parameter, the tasks whose loss depends on it (from one forward on 2 samples)."""
         idx = np.arange(min(2, len(self.train_data)))
         inputs, targets = self.train_data.batch(idx)
-        with self._forward_scope(seed=0, k=0):
-            losses = self._task_losses(inputs, targets, None, update_buffers=False)
+        losses = self._first_forward(inputs, targets)
+        self._check_mean_reduction(inputs, targets)
+        if isinstance(self.engine, RepresentationEngine):
+            self._check_representation_forward(inputs)
         reach: list[list[int]] = [[] for _ in params]
         for s in range(len(self.losses)):
             grads = torch.autograd.grad(losses[s], list(params), retain_graph=True, allow_unused=True)
@@ -550,6 +609,19 @@ class MultiTaskProblem(FiniteSumProblem):
         with torch.no_grad():
             for p, value in zip(self.split.params, self.vector_to_params(x).values()):
                 p.copy_(value)
+
+    def checked_evaluation_losses(self, generation: int) -> torch.Tensor:
+        """Return :meth:`evaluation_losses`, raising :class:`NonFiniteLossError` if one is NaN or infinite."""
+        losses = self.evaluation_losses()
+        bad = torch.nonzero(~torch.isfinite(losses)).flatten().tolist()
+        if bad:
+            split = "validation" if self.validation_data is not None else "training"
+            raise NonFiniteLossError(
+                f"the {split} loss of task {self.task_names[bad[0]]!r} is {float(losses[bad[0]])} at generation "
+                f"{generation}. The model diverged (lower the learning rate) or the {split} data contains NaN "
+                "or infinite values"
+            )
+        return losses
 
     def evaluation_losses(self, params: Mapping[str, torch.Tensor] | None = None) -> torch.Tensor:
         """Return the m mean task losses on the evaluation split, in eval mode, without gradients."""

@@ -16,7 +16,14 @@ from torch.utils.data import Dataset, default_collate
 
 
 class TensorTaskData:
-    """Inputs (n × …) and m target tensors (n × …) held on one device."""
+    """Inputs (n × …) and m target tensors (n × …) on one device.
+
+    Copies of a problem (``copy.deepcopy``, pymoo's ``save_history``) share the data instead of
+    duplicating it every generation.
+    """
+
+    def __deepcopy__(self, memo) -> "TensorTaskData":
+        return self
 
     def __init__(self, inputs: torch.Tensor, targets: Sequence[torch.Tensor], device: torch.device) -> None:
         if not isinstance(inputs, torch.Tensor):
@@ -54,6 +61,9 @@ class DatasetTaskData:
     Items are collated with ``torch.utils.data.default_collate`` and moved to the device per
     request. NOTE: this reads items one by one on the host; tensors are the fast path.
     """
+
+    def __deepcopy__(self, memo) -> "DatasetTaskData":
+        return self
 
     def __init__(self, dataset: Dataset, device: torch.device) -> None:
         try:
@@ -110,6 +120,11 @@ def as_task_data(data, device: torch.device, role: str) -> TensorTaskData | Data
         return TensorTaskData(inputs, targets, device)
     if isinstance(data, Dataset):
         return DatasetTaskData(data, device)
+    if isinstance(data, (tuple, list)) and len(data) == 2 and not isinstance(data[0], torch.Tensor):
+        raise TypeError(
+            f"{role} inputs must be a torch.Tensor, got {type(data[0]).__name__}; convert arrays with "
+            "torch.as_tensor(array, dtype=torch.float32), and the targets likewise"
+        )
     if isinstance(data, (tuple, list)) and len(data) == 2 and isinstance(data[0], torch.Tensor):
         inputs, targets = data
         if isinstance(targets, torch.Tensor):

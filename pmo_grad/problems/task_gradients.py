@@ -117,8 +117,15 @@ class TaskGradients:
         return out
 
     def nonfinite_task(self) -> int | None:
-        """Return the first task with a non-finite loss or gradient entry, or None."""
-        bad = ~torch.isfinite(self.losses)
+        """Return the first task with a non-finite loss or gradient entry, or None.
+
+        Losses are checked first: a batched backward multiplies a NaN loss's gradient by the zero
+        cotangents of the other tasks, which spreads the NaN into their rows as well.
+        """
+        bad_losses = torch.nonzero(~torch.isfinite(self.losses)).flatten().tolist()
+        if bad_losses:
+            return bad_losses[0]
+        bad = torch.zeros_like(self.losses, dtype=torch.bool)
         for row, owner in zip(self.rows, self.split.owner):
             if row is None:
                 continue
