@@ -24,7 +24,7 @@ def test_multidigits_canvases_hold_the_labelled_digits():
         assert any(np.array_equal(bottom_right, im[4:, :]) for im in images[digits.target == int(right[j])])
 
 
-def test_splits_are_deterministic_disjoint_and_cover_the_data():
+def test_splits_deterministic_and_disjoint():
     a, b = MultiDigits("train"), MultiDigits("train")
     assert torch.equal(a.inputs, b.inputs) and all(torch.equal(x, y) for x, y in zip(a.targets, b.targets))
     assert not torch.equal(MultiDigits("train", seed=1).inputs, a.inputs)
@@ -35,14 +35,14 @@ def test_splits_are_deterministic_disjoint_and_cover_the_data():
     assert len(rows[0] & rows[1]) < 10 and len(rows[0] & rows[2]) < 10
 
 
-def test_one_vs_rest_targets_mark_exactly_one_task_per_sample():
+def test_one_vs_rest_targets_one_hot():
     data = OneVsRestDigits("test")
     stacked = torch.cat(data.targets, dim=1)
     assert stacked.shape == (len(data), 10)
     assert torch.all(stacked.sum(dim=1) == 1)
 
 
-def test_diabetes_tasks_are_standardized_on_the_training_split():
+def test_diabetes_tasks_standardized():
     train = DiabetesTasks("train")
     assert train.inputs.shape[1] == 8 and len(train.targets) == 3
     for y in train.targets:

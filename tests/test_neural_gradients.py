@@ -45,7 +45,7 @@ def finite_difference_jacobian(problem, x, indices, eps=1e-6):
 
 
 @pytest.mark.parametrize("engine", ["loop", "batched"])
-def test_parameter_engines_match_finite_differences(engine):
+def test_engines_match_finite_differences(engine):
     problem = tiny_problem(engine)
     x = problem.parameter_vector().numpy()
     indices = np.arange(0, 40, 3)
@@ -56,7 +56,7 @@ def test_parameter_engines_match_finite_differences(engine):
     assert np.abs(J).max() > 1e-2
 
 
-def test_representation_engine_gramian_matches_finite_differences_in_the_features():
+def test_representation_gramian_finite_differences():
     problem = tiny_problem("representation")
     model = problem.model
     X, targets = problem.train_data.batch(np.arange(40))
@@ -79,7 +79,7 @@ def test_representation_engine_gramian_matches_finite_differences_in_the_feature
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_weighted_backward_equals_explicit_combination(engine):
+def test_weighted_backward_matches_combination(engine):
     problem = tiny_problem(engine)
     explicit = tiny_problem("loop")
     indices = np.arange(5, 30)
@@ -143,7 +143,7 @@ class _Unbatchable(nn.Module):
         return _ItemScale.apply(x)
 
 
-def test_batched_engine_falls_back_to_the_loop_where_vmap_cannot_run(caplog):
+def test_batched_engine_falls_back_to_loop(caplog):
     X, targets = regression_data()
     torch.manual_seed(1)
     trunk = nn.Sequential(nn.Linear(4, 5), _Unbatchable(), nn.Tanh())
@@ -160,7 +160,7 @@ def test_batched_engine_falls_back_to_the_loop_where_vmap_cannot_run(caplog):
         torch.testing.assert_close(x, y)
 
 
-def test_split_is_inferred_from_the_graph_and_frozen_parameters_are_skipped():
+def test_split_inferred_from_graph():
     X, targets = regression_data()
     torch.manual_seed(1)
     model = mlp_multitask(4, [1, 3, 1], hidden=(6,)).double()
@@ -189,7 +189,7 @@ def test_explicit_shared_list_and_its_errors():
         MultiTaskProblem(model, (X, targets), losses, shared=["trunk.9.weight"])
 
 
-def test_snapshot_point_with_the_same_seed_sees_the_same_dropout_masks_and_batch_norm():
+def test_snapshot_same_seed_same_masks():
     problem = tiny_problem(dropout=0.5, batch_norm=True)
     indices = np.arange(0, 40, 2)
     before = [b.clone() for b in problem.model.buffers()]
@@ -204,7 +204,7 @@ def test_snapshot_point_with_the_same_seed_sees_the_same_dropout_masks_and_batch
         assert torch.equal(a, b)
 
 
-def test_batch_norm_statistics_move_once_per_step():
+def test_batch_norm_updates_once_per_step():
     problem = tiny_problem("loop", micro_batch_size=8, batch_norm=True)
     bn = problem.model.trunk[2]
     for step in range(1, 4):
@@ -219,7 +219,7 @@ def test_batch_norm_statistics_move_once_per_step():
     assert torch.equal(bn.running_mean, running)
 
 
-def test_numpy_hooks_and_evaluate_agree_with_the_torch_path():
+def test_numpy_hooks_match_torch_path():
     problem = tiny_problem()
     x = problem.parameter_vector().numpy()
     indices = np.arange(10, 20)
@@ -231,7 +231,7 @@ def test_numpy_hooks_and_evaluate_agree_with_the_torch_path():
     assert not np.allclose(F[0], F[1])
 
 
-def test_map_style_dataset_gives_the_same_gradients_as_tensors():
+def test_dataset_matches_tensors():
     X, targets = regression_data()
 
     class Items(torch.utils.data.Dataset):
@@ -265,7 +265,7 @@ def test_map_style_dataset_gives_the_same_gradients_as_tensors():
         (lambda kw: kw.update(engine="representation", model=nn.Linear(4, 3).double()), "needs a model with a `trunk`"),
     ],
 )
-def test_bad_input_is_rejected_with_the_fix(change, match):
+def test_bad_problem_input_rejected(change, match):
     X, targets = regression_data()
     kwargs = dict(
         model=mlp_multitask(4, [1, 3, 1], hidden=(6,)).double(),
@@ -284,7 +284,7 @@ def test_summed_loss_is_rejected():
         MultiTaskProblem(model, (X, targets), [nn.MSELoss(reduction="sum"), nn.CrossEntropyLoss(), nn.SmoothL1Loss()])
 
 
-def test_representation_engine_rejects_a_forward_it_cannot_reproduce():
+def test_representation_checks_forward():
     X, targets = regression_data()
 
     class Scaled(MultiTaskNet):
@@ -297,7 +297,7 @@ def test_representation_engine_rejects_a_forward_it_cannot_reproduce():
         MultiTaskProblem(model, (X, targets), losses, engine="representation")
 
 
-def test_inputs_of_the_wrong_dtype_get_a_clear_error():
+def test_wrong_input_dtype_rejected():
     X, targets = regression_data()
     model = mlp_multitask(4, [1, 3, 1], hidden=(6,))  # float32 parameters, float64 inputs
     with pytest.raises(ValueError, match="forward pass or a task loss failed on 2 training samples"):
@@ -306,7 +306,7 @@ def test_inputs_of_the_wrong_dtype_get_a_clear_error():
         MultiTaskProblem(model, (X.numpy(), targets), [nn.MSELoss(), nn.CrossEntropyLoss(), nn.SmoothL1Loss()])
 
 
-def test_copies_of_a_problem_share_its_data():
+def test_problem_copies_share_data():
     import copy
 
     problem = tiny_problem()
@@ -315,7 +315,7 @@ def test_copies_of_a_problem_share_its_data():
     assert clone.model is not problem.model
 
 
-def test_model_with_the_wrong_number_of_outputs_is_rejected():
+def test_wrong_output_count_rejected():
     X, targets = regression_data()
     model = mlp_multitask(4, [1, 3], hidden=(6,)).double()
     with pytest.raises(ValueError, match="one output per task"):
@@ -323,7 +323,7 @@ def test_model_with_the_wrong_number_of_outputs_is_rejected():
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on machines without a GPU")
-def test_cuda_device_without_a_gpu_names_the_fix():
+def test_cuda_without_gpu_rejected():
     with pytest.raises(ValueError, match="pass device='cpu'"):
         tiny_problem(device="cuda")
 

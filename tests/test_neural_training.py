@@ -35,7 +35,7 @@ def parameters(model):
     return torch.cat([p.detach().reshape(-1) for p in model.parameters()]).clone()
 
 
-def test_psmgd_trains_multidigits_and_reports_validation_losses():
+def test_psmgd_trains_multidigits():
     problem = multi_digits_problem(hidden=(32,))
     start = problem.evaluation_losses().numpy()
     step = TorchOptimizer(torch.optim.Adam, lr=1e-2)
@@ -63,7 +63,7 @@ def test_one_backward_pass_between_weight_recomputes(engine, refresh_calls):
     assert seen == [refresh_calls, 1, 1, 1] * 2
 
 
-def test_same_seed_same_run_and_the_global_random_state_is_untouched():
+def test_seeded_runs_repeat_exactly():
     def run(seed):
         problem = tiny_problem(dropout=0.3, batch_norm=True)
         state = torch.random.get_rng_state()
@@ -76,7 +76,7 @@ def test_same_seed_same_run_and_the_global_random_state_is_untouched():
     assert not torch.equal(a[0], c[0])
 
 
-def test_recursive_estimator_on_a_network_follows_the_spider_recursion():
+def test_recursive_estimator_spider_step():
     problem = tiny_problem(dropout=0.2)
     algorithm = PSMGD(q=3, estimator=Recursive(batch_size=8), step=ConstantStep(0.05))
     algorithm.setup(problem, termination=("n_gen", 10), seed=0)
@@ -97,7 +97,7 @@ def test_recursive_estimator_on_a_network_follows_the_spider_recursion():
         torch.testing.assert_close(d, u + a - b)
 
 
-def test_recursive_estimate_stays_exact_with_all_samples():
+def test_recursive_exact_with_all_samples():
     problem = tiny_problem(n=24)
     algorithm = PSMGD(q=5, estimator=Recursive(batch_size=24), step=ConstantStep(0.05))
     algorithm.setup(problem, termination=("n_gen", 10), seed=0)
@@ -118,7 +118,7 @@ def test_baselines_train_networks(make):
     assert np.all(np.isfinite(res.F)) and res.F[0].sum() < start.sum()
 
 
-def test_sgd_step_moves_parameters_by_the_learning_rate_times_the_direction():
+def test_sgd_step_follows_direction():
     problem = tiny_problem()
     algorithm = LinearScalarization([1, 1, 1], step=ConstantStep(0.1))
     algorithm.setup(problem, termination=("n_gen", 5), seed=0)
@@ -142,7 +142,7 @@ def _nan_at(loss, calls):
     return wrapped
 
 
-def test_nan_loss_stops_the_step_and_names_the_task_and_step():
+def test_nan_loss_names_task_and_step():
     X, targets = regression_data()
     model = mlp_multitask(4, [1, 3, 1], hidden=(6,)).double()
     losses = {"reg": nn.MSELoss(), "cls": _nan_at(nn.CrossEntropyLoss(), range(9, 100)), "sin": nn.SmoothL1Loss()}
@@ -158,7 +158,7 @@ def test_nan_loss_stops_the_step_and_names_the_task_and_step():
     assert np.all(np.isfinite(algorithm.weights))
 
 
-def test_skip_mode_leaves_parameters_unchanged_and_counts_the_step():
+def test_skip_mode_counts_skipped_step():
     X, targets = regression_data()
     model = mlp_multitask(4, [1, 3, 1], hidden=(6,)).double()
     losses = [nn.MSELoss(), _nan_at(nn.CrossEntropyLoss(), {7}), nn.SmoothL1Loss()]
@@ -170,7 +170,7 @@ def test_skip_mode_leaves_parameters_unchanged_and_counts_the_step():
     assert np.all(np.isfinite(res.algorithm.weights))
 
 
-def test_skip_mode_gives_up_after_many_skips_in_a_row():
+def test_skip_mode_stops_after_ten_skips():
     X, targets = regression_data()
     model = mlp_multitask(4, [1, 3, 1], hidden=(6,)).double()
     losses = [nn.MSELoss(), _nan_at(nn.CrossEntropyLoss(), range(8, 1000)), nn.SmoothL1Loss()]
@@ -179,7 +179,7 @@ def test_skip_mode_gives_up_after_many_skips_in_a_row():
         minimize(problem, PSMGD(q=2), ("n_gen", 30), seed=0)
 
 
-def test_batched_engine_blames_the_task_with_the_nan_target():
+def test_nan_target_names_its_task():
     X, (y1, y2, y3) = regression_data()
     y3 = y3.clone()
     y3[5] = float("nan")
@@ -190,7 +190,7 @@ def test_batched_engine_blames_the_task_with_the_nan_target():
         minimize(problem, MGDA(), ("n_gen", 3), seed=0)
 
 
-def test_diverged_validation_loss_raises_instead_of_returning_inf():
+def test_nonfinite_validation_loss_raises():
     X, targets = regression_data()
     model = mlp_multitask(4, [1, 3, 1], hidden=(6,)).double()
     bad_inputs = X.clone()
@@ -201,7 +201,7 @@ def test_diverged_validation_loss_raises_instead_of_returning_inf():
         minimize(problem, PSMGD(q=2), ("n_gen", 3), seed=0)
 
 
-def test_autocast_keeps_the_gramian_in_float32():
+def test_autocast_gramian_float32():
     X, targets = regression_data(dtype=torch.float32)
     model = mlp_multitask(4, [1, 3, 1], hidden=(6,))
     losses = [nn.MSELoss(), nn.CrossEntropyLoss(), nn.SmoothL1Loss()]
@@ -215,7 +215,7 @@ def test_autocast_keeps_the_gramian_in_float32():
     assert np.all(np.isfinite(res.F))
 
 
-def test_grad_scaler_gradients_are_unscaled_before_the_weights():
+def test_grad_scaler_gramian_unscaled():
     X, targets = regression_data(dtype=torch.float32)
     losses = [nn.MSELoss(), nn.CrossEntropyLoss(), nn.SmoothL1Loss()]
     model = mlp_multitask(4, [1, 3, 1], hidden=(6,))
@@ -228,7 +228,7 @@ def test_grad_scaler_gradients_are_unscaled_before_the_weights():
     )
 
 
-def test_grad_scaler_overflow_skips_the_step_and_lowers_the_scale():
+def test_grad_scaler_overflow_skips_step():
     X, targets = regression_data(dtype=torch.float32)
     losses = [nn.MSELoss(), nn.CrossEntropyLoss(), nn.SmoothL1Loss()]
     model = mlp_multitask(4, [1, 3, 1], hidden=(6,))
@@ -271,7 +271,7 @@ def _run_checkpoint_script(tmp_path, n_gen, checkpoint, out):
     return torch.load(out, weights_only=False)
 
 
-def test_ten_plus_ten_generations_equal_twenty_in_new_processes(tmp_path):
+def test_resumed_run_equals_straight_run(tmp_path):
     _run_checkpoint_script(tmp_path, 10, tmp_path / "a.pt", tmp_path / "a10.pt")
     resumed = _run_checkpoint_script(tmp_path, 20, tmp_path / "a.pt", tmp_path / "a20.pt")
     straight = _run_checkpoint_script(tmp_path, 20, tmp_path / "b.pt", tmp_path / "b20.pt")
@@ -280,7 +280,7 @@ def test_ten_plus_ten_generations_equal_twenty_in_new_processes(tmp_path):
     assert np.array_equal(straight["F"], resumed["F"])
 
 
-def test_rerunning_a_finished_run_returns_it_unchanged(tmp_path):
+def test_finished_run_returns_unchanged(tmp_path):
     path = tmp_path / "run.pt"
     first = minimize(tiny_problem(), PSMGD(q=3, checkpoint=Checkpoint(path, every=2)), ("n_gen", 6), seed=0)
     saved = parameters(first.model)
@@ -326,7 +326,7 @@ def test_checkpoint_from_another_algorithm_is_refused(tmp_path):
         (lambda: PSMGD(q=2, step=TorchOptimizer(torch.optim.SGD, learning_rate=0.1)), "could not build the optimizer"),
     ],
 )
-def test_algorithm_settings_that_cannot_train_a_network_are_rejected(make, match):
+def test_unsuitable_settings_rejected(make, match):
     with pytest.raises((ValueError, TypeError), match=match):
         minimize(tiny_problem(), make(), ("n_gen", 3), seed=0)
 
@@ -336,7 +336,7 @@ def test_recursive_with_representation_engine_is_rejected():
         minimize(tiny_problem("representation"), PSMGD(q=2, estimator=Recursive()), ("n_gen", 3), seed=0)
 
 
-def test_checkpoint_and_torch_steps_are_refused_on_pymoo_problems(tmp_path):
+def test_network_options_rejected_on_pymoo_problems(tmp_path):
     from pymoo.problems import get_problem
 
     with pytest.raises(TypeError, match="checkpoints are supported for network problems"):
