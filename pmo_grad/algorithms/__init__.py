@@ -1,10 +1,12 @@
 """Gradient-based multi-objective algorithms as pymoo ``Algorithm`` objects."""
 
 from pmo_grad.algorithms.base import GradientAlgorithm, NonFiniteObjectiveError
+from pmo_grad.algorithms.hypervolume import HypervolumeAscent
 from pmo_grad.algorithms.linear import LinearScalarization
 from pmo_grad.algorithms.mgda import MGDA
+from pmo_grad.algorithms.preference import EPO, PBI, ParetoMTL, PreferenceAlgorithm, Tchebycheff
 from pmo_grad.algorithms.psmgd import PSMGD
-from pmo_grad.algorithms.step_rules import ArmijoStep, ConstantStep, DecayingStep
+from pmo_grad.algorithms.step_rules import AdaptiveStep, ArmijoStep, ConstantStep, DecayingStep, RpropStep
 from pmo_grad.algorithms.stochastic import SMGD, STIMULUS, MoCo
 from pmo_grad.algorithms.termination import (
     SampleBudgetTermination,
@@ -13,18 +15,26 @@ from pmo_grad.algorithms.termination import (
 )
 
 __all__ = [
+    "AdaptiveStep",
     "ArmijoStep",
     "ConstantStep",
     "DecayingStep",
+    "EPO",
     "GradientAlgorithm",
+    "HypervolumeAscent",
     "LinearScalarization",
     "MGDA",
     "MoCo",
     "NonFiniteObjectiveError",
+    "PBI",
     "PSMGD",
+    "ParetoMTL",
+    "PreferenceAlgorithm",
+    "RpropStep",
     "SMGD",
     "STIMULUS",
     "SampleBudgetTermination",
     "StationarityTermination",
+    "Tchebycheff",
     "default_gradient_termination",
 ]
