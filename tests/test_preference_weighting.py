@@ -301,3 +301,37 @@ def test_context_rejects_bad_input(kwargs, message):
 def test_context_without_preferences_names_the_fix():
     with pytest.raises(ValueError, match="preference vector per point"):
         PBIWeighting()(None, WeightingContext(objectives=np.ones((2, 2))))
+
+
+CONTEXT_WEIGHTINGS = [
+    TchebycheffWeighting(),
+    TchebycheffWeighting(smoothing=0.1),
+    PBIWeighting(),
+    EPOWeighting(),
+    ParetoMTLWeighting(),
+]
+
+
+@pytest.mark.parametrize("weighting", CONTEXT_WEIGHTINGS, ids=repr)
+def test_weightings_permute_with_objectives_and_points(weighting):
+    J, F, P = random_case(14, K=8, m=3)
+    C = gramian(J)
+    weights = weighting(C, WeightingContext(objectives=F, preferences=P))
+    assert np.all(np.isfinite(weights))
+
+    order = np.array([2, 0, 1])
+    permuted = weighting(gramian(J[:, order]), WeightingContext(objectives=F[:, order], preferences=P[:, order]))
+    np.testing.assert_allclose(permuted, weights[:, order], atol=1e-9)
+
+    rows = np.random.default_rng(0).permutation(len(F))
+    shuffled = weighting(C[rows], WeightingContext(objectives=F[rows], preferences=P[rows]))
+    np.testing.assert_allclose(shuffled, weights[rows], atol=1e-9)
+
+
+@pytest.mark.parametrize("weighting", [w for w in CONTEXT_WEIGHTINGS if not isinstance(w, (PBIWeighting, ParetoMTLWeighting))],
+                         ids=repr)
+def test_nonnegative_weightings_lie_on_simplex(weighting):
+    J, F, P = random_case(15, K=8, m=3)
+    weights = weighting(gramian(J), WeightingContext(objectives=F, preferences=P))
+    assert np.all(weights >= 0)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0)

@@ -255,7 +255,7 @@ class ParetoMTL(PreferenceAlgorithm):
         ref_dirs: np.ndarray | None = None,
         *,
         ideal: np.ndarray | None = None,
-        active_tol: float = 1e-3,
+        active_tol: float = 0.1,
         q: int = 1,
         alpha: float = 0.0,
         **kwargs,
