@@ -247,28 +247,44 @@ def report_targets(runs: list[Run]) -> None:
 # ---------------------------------------------------------------------------- figure
 
 
+PLOT_STYLES = {
+    "HV ascent": {"marker": "o", "s": 14, "color": "C0"},
+    "Tchebycheff": {"marker": "^", "s": 14, "color": "C1"},
+    "weighted sum": {"marker": "s", "s": 28, "facecolors": "none", "edgecolors": "C2"},
+    "NSGA-II": {"marker": "x", "s": 14, "color": "C3"},
+    "NSGA-III": {"marker": "+", "s": 18, "color": "C4"},
+}
+
+
 def plot_fronts(runs: list[Run], seed: int, path: str) -> bool:
-    """Save the final fronts of ZDT1, Fonseca-Fleming and DTLZ2 for one seed; return False when none of them ran."""
+    """Save the final fronts of ZDT1, Fonseca-Fleming and DTLZ2 for one seed; return False when none of them ran.
+
+    Two-objective panels show the reference box [0, r]; points beyond it (weighted sums stuck
+    at f1 = 0 on ZDT1) are left out of view. The DTLZ2 panel shows HV ascent and NSGA-III only.
+    """
     keys = [k for k in ("zdt1", "fonseca_fleming", "dtlz2") if any(r.problem == k for r in runs)]
     if not keys:
         return False
-    plotted_methods = ("HV ascent", "Tchebycheff", "weighted sum", "NSGA-II", "NSGA-III")
     fig = plt.figure(figsize=(5 * len(keys), 4.6))
     for index, key in enumerate(keys, start=1):
-        problem = PROBLEMS[key].make()
+        spec = PROBLEMS[key]
+        problem = spec.make()
         front = problem.pareto_front()
         three_d = problem.n_obj == 3
         ax = fig.add_subplot(1, len(keys), index, projection="3d" if three_d else None)
-        for run in (r for r in runs if r.problem == key and r.seed == seed and r.method in plotted_methods):
-            if three_d and run.method not in ("HV ascent", "NSGA-III"):
+        for method, style in PLOT_STYLES.items():
+            if three_d and method not in ("HV ascent", "NSGA-III"):
                 continue
-            ax.scatter(*run.F.T, s=9, label=run.method)
-        if not three_d:
+            for run in (r for r in runs if r.problem == key and r.seed == seed and r.method == method):
+                ax.scatter(*run.F.T, label=method, linewidths=1, **style)
+        if three_d:
+            ax.view_init(elev=25, azim=45)
+        else:
             ax.plot(*front[np.argsort(front[:, 0])].T, color="0.6", lw=1, zorder=0, label="true front")
+            ax.set_xlim(-0.03, spec.ref_point[0])
+            ax.set_ylim(min(-0.03, front[:, 1].min() - 0.03), spec.ref_point[1])
             ax.set_xlabel("f1")
             ax.set_ylabel("f2")
-        else:
-            ax.view_init(elev=25, azim=45)
         ax.set_title(f"{key} (seed {seed})")
         ax.legend(fontsize=7)
     fig.tight_layout()

@@ -130,11 +130,11 @@ def test_pbi_weights_are_its_gradient(smoothing):
     np.testing.assert_allclose(weights, as_unit_l1(numeric_gradient(weighting.scalarization, F, P)), atol=1e-6)
 
 
-def test_pbi_raises_an_objective_to_return_to_the_ray():
+def test_pbi_raises_objective_back_to_ray():
     weights = PBIWeighting(theta=5.0, smoothing=0.0)(
         None, WeightingContext(objectives=np.array([[0.9, 0.1]]), preferences=np.array([[0.5, 0.5]]))
     )
-    # Far below the ray in f2: the gradient asks for f2 to grow.
+    # Far below the ray in f2: the weight of f2 is negative, so the step raises f2.
     assert weights[0, 0] > 0 > weights[0, 1]
 
 
@@ -182,7 +182,7 @@ def test_epo_balance_steps_lower_the_divergence():
     # Where the divergence cannot fall, no objective may rise.
     assert np.all(falls | np.all(rates >= -1e-10, axis=1))
     assert falls.sum() >= 15
-    # The most over-represented objective never rises.
+    # The objective furthest above its preferred share never rises.
     worst = np.argmax(F / P, axis=1)
     assert np.all(rates[np.arange(len(F)), worst] >= -1e-10)
 
