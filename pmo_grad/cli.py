@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     cmp = sub.add_parser(
         "compare",
-        help="run PSMGD, MGDA and NSGA-II side by side on test problems",
+        help="run gradient methods, NSGA-II and NSGA-III side by side on test problems",
         description="Run algorithms x problems x seeds; print one table per problem and write CSV, markdown and front plots.",
     )
     cmp.add_argument("--problems", type=_names, default=list(compare.DEFAULT_PROBLEMS),
@@ -48,12 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
                           f"available: {','.join(compare.PROBLEMS)})")
     cmp.add_argument("--algorithms", type=_names, default=list(compare.DEFAULT_ALGORITHMS),
                      help=f"comma-separated algorithms (default: {','.join(compare.DEFAULT_ALGORITHMS)}; "
-                          f"available: {','.join(compare.ALGORITHMS)})")
+                          f"available: {','.join(compare.ALGORITHMS)}; pmtl is Pareto MTL, hv is "
+                          "hypervolume gradient ascent)")
     cmp.add_argument("--seeds", type=_seeds, default=list(compare.DEFAULT_SEEDS),
                      help="seeds as a comma list or a range (default: 1,2,3)")
     cmp.add_argument("--pop-size", type=int, default=100, help="points per run (default: 100)")
     cmp.add_argument("--n-gen", type=int, default=None,
-                     help="iterations for every algorithm (default: 300 for gradient methods, 200 for NSGA-II)")
+                     help="iterations for every algorithm (default: 300 for gradient methods, 200 for NSGA-II and NSGA-III)")
     cmp.add_argument("--out", type=Path, default=Path("compare-results"),
                      help="directory for runs.csv, summary.csv, summary.md and fronts_*.png (default: compare-results)")
     cmp.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -1,4 +1,4 @@
-"""The comparison run: gradient methods and NSGA-II on common test problems, over several seeds.
+"""The comparison run: gradient methods, NSGA-II and NSGA-III on common test problems, over several seeds.
 
 Each (problem, algorithm, seed) run gets a fixed iteration budget. The tables report what each
 run cost (wall time, F and Jacobian evaluations) next to what it reached: HV at a fixed
@@ -16,11 +16,13 @@ from pathlib import Path
 
 import numpy as np
 from pymoo.algorithms.moo.nsga2 import NSGA2
+from pymoo.algorithms.moo.nsga3 import NSGA3
 from pymoo.core.problem import Problem
 from pymoo.optimize import minimize
 from pymoo.problems import get_problem
+from pymoo.util.ref_dirs import get_reference_directions
 
-from pmo_grad.algorithms import MGDA, PSMGD, LinearScalarization
+from pmo_grad.algorithms import EPO, MGDA, PBI, PSMGD, HypervolumeAscent, LinearScalarization, ParetoMTL, Tchebycheff
 from pmo_grad.indicators import hypervolume, igd, true_hypervolume
 from pmo_grad.problems import ConvexQuadraticPair, FonsecaFleming
 
@@ -29,39 +31,67 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ProblemSpec:
-    """A named test problem with the reference point and the iteration budgets of the comparison."""
+    """A named test problem with the reference point and the iteration budgets of the comparison.
+
+    ``lr`` is the constant step of PSMGD, MGDA and linear scalarization; the other gradient
+    methods use their default step rules. ``ideal`` is the ideal point given to the
+    preference-guided methods, ``None`` where it is 0.
+    """
 
     make: Callable[[], Problem]
     ref_point: tuple[float, ...]
     lr: float
     n_gen_gradient: int = 300
     n_gen_evolutionary: int = 200
+    ideal: tuple[float, ...] | None = None
 
 
 PROBLEMS: dict[str, ProblemSpec] = {
     "zdt1": ProblemSpec(lambda: get_problem("zdt1"), (1.1, 1.1), lr=0.1),
     "zdt2": ProblemSpec(lambda: get_problem("zdt2"), (1.1, 1.1), lr=0.1),
+    # The ZDT3 front reaches f2 = -0.77337 (the minimum of pymoo's sampled front), so the rays
+    # of the preference-guided methods start just below it.
+    "zdt3": ProblemSpec(lambda: get_problem("zdt3"), (1.1, 1.1), lr=0.1, ideal=(0.0, -0.7734)),
     "dtlz2": ProblemSpec(lambda: get_problem("dtlz2", n_var=12, n_obj=3), (1.1, 1.1, 1.1), lr=0.1),
     "fonseca_fleming": ProblemSpec(lambda: FonsecaFleming(n_var=3), (1.1, 1.1), lr=0.5),
     "quadratic": ProblemSpec(lambda: ConvexQuadraticPair(n_var=10), (1.1, 1.1), lr=0.5),
 }
 
-ALGORITHMS: dict[str, Callable[[ProblemSpec, int], object]] = {
-    "psmgd": lambda spec, pop: PSMGD(q=5, pop_size=pop, step=_step(spec)),
-    "mgda": lambda spec, pop: MGDA(pop_size=pop, step=_step(spec)),
-    "linear": lambda spec, pop: LinearScalarization(pop_size=pop, step=_step(spec)),
-    "nsga2": lambda spec, pop: NSGA2(pop_size=pop),
-}
-
-DEFAULT_PROBLEMS = ("zdt1", "zdt2", "dtlz2", "fonseca_fleming", "quadratic")
-DEFAULT_ALGORITHMS = ("psmgd", "mgda", "nsga2")
-DEFAULT_SEEDS = (1, 2, 3)
-
-
 def _step(spec: ProblemSpec):
     from pmo_grad.algorithms import ConstantStep
 
     return ConstantStep(spec.lr)
+
+
+def nsga3_directions(n_obj: int, pop_size: int) -> np.ndarray:
+    """Return the largest set of Das–Dennis directions with at most ``pop_size`` members (at least the corners)."""
+    partitions = 1
+    while len(get_reference_directions("das-dennis", n_obj, n_partitions=partitions + 1)) <= pop_size:
+        partitions += 1
+    return get_reference_directions("das-dennis", n_obj, n_partitions=partitions)
+
+
+def _nsga3(spec: ProblemSpec, pop: int) -> NSGA3:
+    return NSGA3(ref_dirs=nsga3_directions(len(spec.ref_point), pop), pop_size=pop)
+
+
+ALGORITHMS: dict[str, Callable[[ProblemSpec, int], object]] = {
+    "psmgd": lambda spec, pop: PSMGD(q=5, pop_size=pop, step=_step(spec)),
+    "mgda": lambda spec, pop: MGDA(pop_size=pop, step=_step(spec)),
+    "linear": lambda spec, pop: LinearScalarization(pop_size=pop, step=_step(spec)),
+    "epo": lambda spec, pop: EPO(pop_size=pop, ideal=spec.ideal),
+    "pmtl": lambda spec, pop: ParetoMTL(pop_size=pop, ideal=spec.ideal),
+    "tchebycheff": lambda spec, pop: Tchebycheff(pop_size=pop, ideal=spec.ideal),
+    "pbi": lambda spec, pop: PBI(pop_size=pop, ideal=spec.ideal),
+    "hv": lambda spec, pop: HypervolumeAscent(spec.ref_point, pop_size=pop),
+    "nsga2": lambda spec, pop: NSGA2(pop_size=pop),
+    "nsga3": _nsga3,
+}
+
+EVOLUTIONARY = ("nsga2", "nsga3")
+DEFAULT_PROBLEMS = ("zdt1", "zdt2", "dtlz2", "fonseca_fleming", "quadratic")
+DEFAULT_ALGORITHMS = ("psmgd", "mgda", "nsga2")
+DEFAULT_SEEDS = (1, 2, 3)
 
 
 @dataclass
@@ -86,13 +116,13 @@ def run_one(
 ) -> RunRecord:
     """Run one algorithm on one problem with one seed and score its final front.
 
-    ``n_gen`` overrides the problem's iteration budget (300 for gradient methods, 200 for NSGA-II).
+    ``n_gen`` overrides the problem's iteration budget (300 for gradient methods, 200 for NSGA-II and NSGA-III).
     """
     spec = PROBLEMS[problem_name]
     problem = spec.make()
     algorithm = ALGORITHMS[algorithm_name](spec, pop_size)
     if n_gen is None:
-        n_gen = spec.n_gen_evolutionary if algorithm_name == "nsga2" else spec.n_gen_gradient
+        n_gen = spec.n_gen_evolutionary if algorithm_name in EVOLUTIONARY else spec.n_gen_gradient
     start = time.perf_counter()
     res = minimize(problem, algorithm, ("n_gen", n_gen), seed=seed, verbose=False)
     seconds = time.perf_counter() - start

@@ -67,3 +67,32 @@ def test_module_entry_point_prints_help():
     assert result.returncode == 0
     assert "--algorithms" in result.stdout
     assert "--seeds" in result.stdout
+
+
+def test_compare_runs_spreading_methods(tmp_path, capsys):
+    out = tmp_path / "spread"
+    code = cli.main(["compare", "--problems", "quadratic,zdt3", "--algorithms", "epo,pmtl,tchebycheff,pbi,hv,nsga3",
+                     "--seeds", "1", "--pop-size", "6", "--n-gen", "15", "--out", str(out), "--quiet"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    for name in ("epo", "pmtl", "tchebycheff", "pbi", "hv", "nsga3"):
+        assert f"| {name} |" in printed
+    with (out / "runs.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 2 * 6
+    assert all(np.isfinite(float(r["hv"])) for r in rows)
+
+
+def test_help_lists_new_algorithms(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["compare", "--help"])
+    text = capsys.readouterr().out
+    for name in ("epo", "pmtl", "tchebycheff", "pbi", "hv", "nsga3"):
+        assert name in text
+
+
+@pytest.mark.parametrize(("n_obj", "pop_size", "expected"), [(2, 100, 100), (3, 100, 91), (3, 10, 10), (3, 2, 3)])
+def test_nsga3_directions_fit_population(n_obj, pop_size, expected):
+    directions = compare.nsga3_directions(n_obj, pop_size)
+    assert directions.shape == (expected, n_obj)
+    np.testing.assert_allclose(directions.sum(axis=1), 1.0)

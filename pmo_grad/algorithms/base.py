@@ -33,6 +33,7 @@ from pmo_grad.indicators.stationarity import stationarity_from_gramian
 from pmo_grad.estimators.base import Cost, Estimator
 from pmo_grad.estimators.full import FullData
 from pmo_grad.problems.support import check_supported, problem_name
+from pmo_grad.weighting.context import WeightingContext
 from pmo_grad.weighting.gramian import gramian
 from pmo_grad.weighting.min_norm import MinNorm
 from pmo_grad.weighting.settled import IgnoreSettled, settled_objectives
@@ -188,13 +189,17 @@ class GradientAlgorithm(Algorithm):
 
     def setup(self, problem, **kwargs) -> "GradientAlgorithm":
         if self.termination is None and kwargs.get("termination") is None:
-            self.termination = default_gradient_termination()
+            self.termination = self._default_termination()
         super().setup(problem, **kwargs)
         if self.network is not None and self.checkpoint is not None:
             state = self.checkpoint.load(problem.device)
             if state is not None:
                 self._restore(state)
         return self
+
+    def _default_termination(self):
+        """Return the termination used when none is given (see :func:`default_gradient_termination`)."""
+        return default_gradient_termination()
 
     def _setup(self, problem, **kwargs) -> None:
         if is_network_problem(problem):
@@ -267,7 +272,7 @@ class GradientAlgorithm(Algorithm):
         if self.network is not None:
             return self._network_infill()
         X, F = self.pop.get("X", "F")
-        D, settled = self._direction(X)
+        D, settled = self._direction(X, F)
         t = self.schedule_state.step - 1
         result = self.step_rule(
             X, F, D, t, self.problem.xl, self.problem.xu, self._evaluate_points, self.step_state, settled=settled
@@ -407,25 +412,30 @@ class GradientAlgorithm(Algorithm):
 
     # ----------------------------------------------------------------- iteration parts
 
-    def _direction(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    def _weighting_context(self, F: np.ndarray) -> WeightingContext:
+        """Return what a context weighting may read besides the Gramian: here the objective values F."""
+        return WeightingContext(objectives=F)
+
+    def _direction(self, X: np.ndarray, F: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Return the direction λᵀJ of every point and the settled-objective mask, and advance the schedule.
 
         Coordinates that every gradient pushes through a bound are removed from J (and from D)
-        first, see :func:`blocked_coordinates`. The mask (K × m) is None on reuse steps, where
-        no Jacobian is formed.
+        first, see :func:`blocked_coordinates`. The mask (K × m) is None on steps that form no
+        Jacobian: reuse steps, and refreshes of weightings that read only F.
         """
         state = self.schedule_state
         self._previous_schedule_state = state
         settled = None
         t = state.step
+        context = self._weighting_context(F)
         if self.schedule.needs_gramian(state):
             J, self.estimator_state, cost = self.estimator.jacobian(self.estimator_state, X, t, self.random_state)
             self._add_cost(cost)
             self._record_jacobian(J)
             J = self._project(X, J)
             G = gramian(J)
-            weights, state = self.schedule.update(state, G)
-            J, G, weights, state = self._fix_outward_coordinates(X, J, G, weights, state)
+            weights, state = self.schedule.update(state, G, context)
+            J, G, weights, state = self._fix_outward_coordinates(X, J, G, weights, state, context)
             self._counts["n_weight_solves"] += len(X)
             if state.solved_weights is not None and _solves_min_norm(self.schedule):
                 self._stationarity = np.maximum(stationarity_from_gramian(G, state.solved_weights), 0.0)
@@ -433,7 +443,9 @@ class GradientAlgorithm(Algorithm):
             settled = settled_objectives(G)
             D = np.einsum("ks,ksd->kd", weights, J)
         else:
-            weights, state = self.schedule.update(state, None)
+            if isinstance(self.schedule, Periodic) and self.schedule.is_refresh(state):
+                self._counts["n_weight_solves"] += len(X)
+            weights, state = self.schedule.update(state, None, context)
             D, J, self.estimator_state, cost = self.estimator.weighted_gradient(
                 self.estimator_state, X, weights, t, self.random_state
             )
@@ -451,16 +463,17 @@ class GradientAlgorithm(Algorithm):
             )
         return D, settled
 
-    def _fix_outward_coordinates(self, X, J, G, weights, state, max_rounds: int = 3):
+    def _fix_outward_coordinates(self, X, J, G, weights, state, context: WeightingContext, max_rounds: int = 3):
         """Re-solve the refresh for points whose direction still pushes a coordinate through a bound.
 
         :func:`blocked_coordinates` removes the coordinates that every gradient pushes out. A
         coordinate on a bound where the gradients disagree can still get an outward direction
         component, which the projection then cuts off (x1 = 0 on ZDT1, where ∂f2/∂x1 → −∞
         balances ∂f1/∂x1 = 1). Such coordinates are fixed as well and the weights of those points
-        are solved again on the rest, for at most ``max_rounds`` rounds. Weightings act on each
-        point alone, so the other points keep their weights. Each re-solved point counts as a
-        weight solve.
+        are solved again on the rest, for at most ``max_rounds`` rounds. A weighting gives each
+        point its weights from that point's Gramian and from the objective values, which the
+        re-solve leaves unchanged, so the other points keep their weights. Each re-solved point
+        counts as a weight solve.
         """
         xl, xu = self.problem.xl, self.problem.xu
         for _ in range(max_rounds):
@@ -473,7 +486,9 @@ class GradientAlgorithm(Algorithm):
             J[rows] = np.where(outward[rows][:, None, :], 0.0, J[rows])
             G = G.copy()
             G[rows] = gramian(J[rows])
-            row_weights, row_state = self.schedule.update(_state_rows(self._previous_schedule_state, rows), G[rows])
+            row_weights, row_state = self.schedule.update(
+                _state_rows(self._previous_schedule_state, rows), G[rows], context.select(rows)
+            )
             weights = weights.copy()
             weights[rows] = row_weights
             state = _merge_state_rows(state, row_state, rows)

@@ -103,6 +103,156 @@ class DecayingStep(_Stateless):
         return f"DecayingStep(lr={self.lr:g}, power={self.power:g})"
 
 
+@dataclass(frozen=True)
+class AdaptiveStepState:
+    """Step size η_k of every point (K,) and the direction each point took last (K × d)."""
+
+    lr: np.ndarray
+    direction: np.ndarray | None = None
+
+
+class AdaptiveStep:
+    """One step size per point that shrinks when the point turns back and grows while it keeps going.
+
+    Each point k moves to P(x_k − η_k d_k). After the first iteration, with d_k the new and d'_k
+    the previous direction of the point,
+
+        η_k ← min(γ_up · η_k, η_max)   if ⟨d_k, d'_k⟩ > 0,
+        η_k ← γ_down · η_k          if ⟨d_k, d'_k⟩ < 0,
+
+    and η_k stays as it is when the product is 0 (a zero direction). This is the "bold driver"
+    heuristic of neural-network training applied to each trajectory on its own, with the sign of
+    the direction change in place of a loss comparison, so it costs no F evaluation. A
+    point that oscillates across its target (the ray of a Tchebycheff or EPO preference, or the
+    balance point between two neighbours in hypervolume ascent) takes geometrically shorter
+    steps, while the other points keep theirs. The rule does not require any objective to
+    decrease, which suits methods whose directions may raise some objectives.
+
+    Parameters
+    ----------
+    lr:
+        Start step size η₀ > 0.
+    max_lr:
+        Largest step size η_max ≥ η₀; ``None`` means η₀. A larger cap lets points that sit on
+        a plateau, where the gradients are tiny, speed up geometrically.
+    grow:
+        Factor γ_up > 1 applied while consecutive directions agree.
+    shrink:
+        Factor γ_down in (0, 1) applied when a point turns back.
+    """
+
+    def __init__(
+        self, lr: float = 0.1, max_lr: float | None = None, grow: float = 1.2, shrink: float = 0.5,
+        normalize: bool = False,
+    ) -> None:
+        self.normalize = bool(normalize)
+        self.lr = _positive("lr", lr)
+        self.max_lr = self.lr if max_lr is None else _positive("max_lr", max_lr)
+        if self.max_lr < self.lr:
+            raise ValueError(f"max_lr must be >= lr = {self.lr:g}, got {max_lr!r}")
+        self.grow = float(grow)
+        if not math.isfinite(self.grow) or self.grow <= 1.0:
+            raise ValueError(f"grow must be a finite number > 1, got {grow!r}")
+        self.shrink = float(shrink)
+        if not 0.0 < self.shrink < 1.0:
+            raise ValueError(f"shrink must lie in (0, 1), got {shrink!r}")
+
+    def init(self, n_points: int) -> AdaptiveStepState:
+        return AdaptiveStepState(lr=np.full(n_points, self.lr))
+
+    def __call__(self, X, F, D, t, xl, xu, evaluate, state=None, settled=None) -> StepResult:
+        if state is None:
+            state = self.init(len(X))
+        lr = state.lr
+        if state.direction is not None:
+            agreement = np.einsum("kd,kd->k", D, state.direction)
+            lr = np.where(agreement > 0, np.minimum(lr * self.grow, self.max_lr), lr)
+            lr = np.where(agreement < 0, lr * self.shrink, lr)
+        if self.normalize:
+            norms = np.linalg.norm(D, axis=1, keepdims=True)
+            move = np.divide(D, norms, out=np.zeros_like(D), where=norms > 0)
+        else:
+            move = D
+        X_new = project(X - lr[:, None] * move, xl, xu)
+        return StepResult(X_new, None, AdaptiveStepState(lr=lr, direction=D.copy()))
+
+    def __repr__(self) -> str:
+        return (f"AdaptiveStep(lr={self.lr:g}, max_lr={self.max_lr:g}, grow={self.grow:g}, shrink={self.shrink:g}, "
+                f"normalize={self.normalize})")
+
+
+@dataclass(frozen=True)
+class RpropStepState:
+    """Step size of every point and coordinate (K × d) and the last direction (K × d)."""
+
+    lr: np.ndarray
+    direction: np.ndarray | None = None
+
+
+class RpropStep:
+    """Sign steps with one step size per point and coordinate (resilient propagation, Rprop).
+
+    Each coordinate j of point k moves by η_kj against the sign of its direction component,
+    x_kj ← P(x_kj − η_kj · sign(d_kj)), and after the first iteration
+
+        η_kj ← min(γ_up · η_kj, η_max)   if d_kj · d'_kj > 0,
+        η_kj ← max(γ_down · η_kj, η_min) if d_kj · d'_kj < 0,
+
+    with d' the previous direction of the point. The move ignores the magnitude of d, so a
+    point crosses a plateau, where the gradients are tiny, as fast as a region where they are
+    huge (ZDT1 near x1 = 0). A coordinate that oscillates around its optimum gets shorter
+    steps while the others keep theirs. Since Σ_j d_kj · sign(d_kj) = ‖d_k‖₁ > 0, the move
+    lowers the weighted objective Σ_s λ_ks f_s to first order. Units: η in variable units.
+
+    Parameters
+    ----------
+    lr:
+        Start step size η₀ > 0 of every coordinate.
+    max_lr:
+        Largest step size η_max ≥ η₀; ``None`` means 10 η₀.
+    min_lr:
+        Smallest step size η_min in [0, η₀].
+    grow, shrink:
+        Factors γ_up > 1 and γ_down in (0, 1).
+    """
+
+    def __init__(
+        self, lr: float = 0.01, max_lr: float | None = None, min_lr: float = 0.0, grow: float = 1.2, shrink: float = 0.5
+    ) -> None:
+        self.lr = _positive("lr", lr)
+        self.max_lr = 10.0 * self.lr if max_lr is None else _positive("max_lr", max_lr)
+        if self.max_lr < self.lr:
+            raise ValueError(f"max_lr must be >= lr = {self.lr:g}, got {max_lr!r}")
+        self.min_lr = float(min_lr)
+        if not 0.0 <= self.min_lr <= self.lr:
+            raise ValueError(f"min_lr must lie in [0, lr = {self.lr:g}], got {min_lr!r}")
+        self.grow = float(grow)
+        if not math.isfinite(self.grow) or self.grow <= 1.0:
+            raise ValueError(f"grow must be a finite number > 1, got {grow!r}")
+        self.shrink = float(shrink)
+        if not 0.0 < self.shrink < 1.0:
+            raise ValueError(f"shrink must lie in (0, 1), got {shrink!r}")
+
+    def init(self, n_points: int) -> None:
+        # The number of variables is known only at the first step.
+        return None
+
+    def __call__(self, X, F, D, t, xl, xu, evaluate, state=None, settled=None) -> StepResult:
+        if state is None:
+            lr = np.full(D.shape, self.lr)
+        else:
+            lr = state.lr
+            agreement = D * state.direction
+            lr = np.where(agreement > 0, np.minimum(lr * self.grow, self.max_lr), lr)
+            lr = np.where(agreement < 0, np.maximum(lr * self.shrink, self.min_lr), lr)
+        X_new = project(X - lr * np.sign(D), xl, xu)
+        return StepResult(X_new, None, RpropStepState(lr=lr, direction=D.copy()))
+
+    def __repr__(self) -> str:
+        return (f"RpropStep(lr={self.lr:g}, max_lr={self.max_lr:g}, min_lr={self.min_lr:g}, grow={self.grow:g}, "
+                f"shrink={self.shrink:g})")
+
+
 class ArmijoStep:
     """Backtracking until every objective decreases sufficiently (multi-objective Armijo rule).
 

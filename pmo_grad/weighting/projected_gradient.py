@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from pmo_grad.weighting.context import WeightingContext
 from pmo_grad.weighting.schedule import ScheduleState
 from pmo_grad.weighting.simplex import project_to_simplex
 
@@ -38,7 +39,9 @@ class ProjectedGradientWeights:
     def needs_gramian(self, state: ScheduleState) -> bool:
         return True
 
-    def update(self, state: ScheduleState, gramian: np.ndarray | None) -> tuple[np.ndarray, ScheduleState]:
+    def update(
+        self, state: ScheduleState, gramian: np.ndarray | None, context: WeightingContext | None = None
+    ) -> tuple[np.ndarray, ScheduleState]:
         if gramian is None:
             raise ValueError("ProjectedGradientWeights needs the Gramian at every iteration")
         lam = state.weights

@@ -2,8 +2,13 @@
 
 A schedule follows the ``init`` / ``update`` pattern of optax transformations: ``init`` makes a
 state for K points and m objectives, ``needs_gramian`` returns whether the next
-update solves for new weights (and so needs the per-objective Jacobian), and ``update`` returns
-the weights λ (K × m) for this iteration together with the next state.
+update solves a weighting that needs the Gramian (and so the per-objective Jacobian), and
+``update`` returns the weights λ (K × m) for this iteration together with the next state.
+
+``update`` also takes an optional :class:`~pmo_grad.weighting.context.WeightingContext` with
+the objective values (and preference vectors) of the points. Weightings that read them
+(:class:`~pmo_grad.weighting.context.ContextWeighting`) get it at each refresh, and schedules
+whose weights do not depend on it ignore it.
 """
 
 from __future__ import annotations
@@ -14,8 +19,11 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from pmo_grad.weighting.context import WeightingContext, needs_gramian, solve_weighting
+
 Weighting = Callable[[np.ndarray], np.ndarray]
-"""A map from Gramians (K × m × m) to weights (K × m) on the simplex."""
+"""A map from Gramians (K × m × m) to weights (K × m) on the simplex, or a
+:class:`~pmo_grad.weighting.context.ContextWeighting`, which reads the objective values too."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +54,7 @@ class WeightSchedule(Protocol):
     def needs_gramian(self, state: ScheduleState) -> bool: ...
 
     def update(
-        self, state: ScheduleState, gramian: np.ndarray | None
+        self, state: ScheduleState, gramian: np.ndarray | None, context: WeightingContext | None = None
     ) -> tuple[np.ndarray, ScheduleState]: ...
 
 
@@ -61,10 +69,16 @@ class Periodic:
     and for t mod q ≠ 0 the schedule returns λ_{t−1} unchanged, so no Gramian is needed.
     With q = 1 and α = 0 this is the plain weighting solved at every iteration (MGDA).
 
+    A :class:`~pmo_grad.weighting.context.ContextWeighting` is solved on the Gramian and the
+    context passed to ``update``. When it declares ``needs_gramian = False`` (the Tchebycheff
+    and PBI weightings, which read only F), :meth:`needs_gramian` is False on refreshes too,
+    so the algorithm forms no Jacobian for them.
+
     Parameters
     ----------
     weighting:
-        Gramian → weights map, for example :class:`pmo_grad.weighting.MinNorm`.
+        Gramian → weights map, for example :class:`pmo_grad.weighting.MinNorm`, or a
+        context weighting.
     q:
         Period in iterations, an integer ≥ 1.
     alpha:
@@ -87,22 +101,26 @@ class Periodic:
     def init(self, n_points: int, n_obj: int) -> ScheduleState:
         return ScheduleState(step=0)
 
-    def needs_gramian(self, state: ScheduleState) -> bool:
+    def is_refresh(self, state: ScheduleState) -> bool:
+        """Return whether the next update solves the weighting (t mod q = 0)."""
         return state.step % self.q == 0
 
+    def needs_gramian(self, state: ScheduleState) -> bool:
+        return self.is_refresh(state) and needs_gramian(self.weighting)
+
     def update(
-        self, state: ScheduleState, gramian: np.ndarray | None
+        self, state: ScheduleState, gramian: np.ndarray | None, context: WeightingContext | None = None
     ) -> tuple[np.ndarray, ScheduleState]:
-        if not self.needs_gramian(state):
+        if not self.is_refresh(state):
             if state.weights is None:
                 raise RuntimeError("Periodic.update reached a reuse step before the first refresh")
             return state.weights, replace(state, step=state.step + 1)
 
-        if gramian is None:
+        if gramian is None and needs_gramian(self.weighting):
             raise ValueError(
                 f"iteration {state.step} is a refresh step of Periodic(q={self.q}); pass the Gramian"
             )
-        solved = self.weighting(gramian)
+        solved = solve_weighting(self.weighting, gramian, context)
         if state.weights is None or self.alpha == 0.0:
             weights = solved
         else:
@@ -144,7 +162,7 @@ class Fixed:
         return False
 
     def update(
-        self, state: ScheduleState, gramian: np.ndarray | None
+        self, state: ScheduleState, gramian: np.ndarray | None, context: WeightingContext | None = None
     ) -> tuple[np.ndarray, ScheduleState]:
         return state.weights, replace(state, step=state.step + 1)
 

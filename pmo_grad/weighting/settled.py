@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pmo_grad.weighting.context import ContextWeighting
 from pmo_grad.weighting.schedule import Weighting
 
 
@@ -41,6 +42,12 @@ class IgnoreSettled:
     def __init__(self, inner: Weighting, rtol: float = 1e-12) -> None:
         if not 0.0 <= rtol < 1.0:
             raise ValueError(f"rtol must lie in [0, 1), got {rtol!r}")
+        if isinstance(inner, ContextWeighting):
+            raise TypeError(
+                f"IgnoreSettled cannot wrap {inner!r}: it would drop objectives from a weighting that "
+                "reads the objective values or preferences, which changes what that weighting computes. "
+                "Use the weighting on its own."
+            )
         self.inner = inner
         self.rtol = float(rtol)
 
