@@ -80,6 +80,7 @@ def _add_train_parser(sub) -> None:
                     "K processes train data-parallel; rank 0 prints and writes validation.json, validation.csv "
                     "and parameters.pt.",
     )
+
     run.add_argument("--data", choices=train.DATASETS, default="multidigits", help="data set (default: multidigits)")
     run.add_argument("--algorithm", choices=train.ALGORITHMS, default="psmgd", help="method (default: psmgd)")
     run.add_argument("--q", type=int, default=None,
@@ -87,10 +88,11 @@ def _add_train_parser(sub) -> None:
                           "(default: 5 for psmgd, ceil(sqrt(n)) for the others)")
     run.add_argument("--batch-size", type=int, default=64, help="global batch in samples, split among the ranks (default: 64)")
     run.add_argument("--micro-batch-size", type=int, default=None,
-                     help="most samples in one forward pass on one rank (default: the rank's whole shard)")
+                     help="maximum samples in one forward pass on one rank (default: the rank's whole shard)")
     run.add_argument("--n-gen", type=int, default=200, help="generations; the first evaluates, each other one is a step (default: 200)")
     run.add_argument("--lr", type=float, default=1e-3, help="learning rate (default: 1e-3)")
     run.add_argument("--optimizer", choices=train.OPTIMIZERS, default="adam", help="torch optimizer (default: adam)")
+
     run.add_argument("--seed", type=int, default=1, help="seed of the sampling and of the model's initialization (default: 1)")
     run.add_argument("--device", choices=train.DEVICES, default="auto",
                      help="cpu, cuda (one GPU per process under torchrun) or auto (cuda when available)")
@@ -98,6 +100,7 @@ def _add_train_parser(sub) -> None:
     run.add_argument("--task-parallel", action="store_true",
                      help="on refresh steps, split the tasks among the ranks instead of the samples")
     run.add_argument("--hidden", type=_widths, default=None, help="hidden layer widths, e.g. 64,64 (default: per data set)")
+
     run.add_argument("--eval-every", type=int, default=None,
                      help="evaluate the validation losses every N generations (default: at the start and the end)")
     run.add_argument("--checkpoint", type=Path, default=None,

@@ -1,4 +1,4 @@
-"""What a launcher such as ``torchrun`` tells a process through its environment.
+"""Rank and rendezvous settings that a launcher such as ``torchrun`` puts in a process's environment.
 
 ``torchrun --nproc_per_node=K`` starts K processes and sets, in each, ``RANK`` (0 … world
 size − 1), ``LOCAL_RANK`` (the process's index on its node), ``WORLD_SIZE`` and the rendezvous

@@ -1,8 +1,8 @@
 """``pmo-grad train``: train a multi-task network on one of the shipped data sets, alone or under torchrun.
 
 One process trains on one device. Started by ``torchrun --nproc_per_node=K``, each of the K
-processes joins the process group (gloo on CPUs, NCCL on GPUs, one GPU per process), and the
-run is data-parallel (see :mod:`pmo_grad.algorithms.data_parallel`): every batch is split among
+processes joins the process group (gloo on CPUs, NCCL on GPUs, one GPU per process). The run is
+then data-parallel (see :mod:`pmo_grad.algorithms.data_parallel`): every batch is split among
 the ranks, and the result equals that of one process with the same global batch up to the
 order of floating-point additions. Rank 0 alone prints and writes the outputs:
 
@@ -41,11 +41,10 @@ DEFAULT_HIDDEN = {"multidigits": (64, 64), "onevsrest": (64,), "diabetes": (32,)
 class TrainSettings:
     """What ``pmo-grad train`` runs; the fields mirror its options.
 
-    ``q`` is the weight period of psmgd and psmgd-vr and the refresh period of stimulus (None:
-    5 for psmgd, ⌈√n⌉ for the other two); ``batch_size`` is the global
-    batch, split among the ranks; ``lr`` is the learning rate of ``optimizer``;
-    ``collective_timeout`` (seconds) bounds how long a collective waits for a rank that died
-    without reporting.
+    ``q`` is the weight period of psmgd and psmgd-vr and the refresh period of stimulus. None
+    gives 5 for psmgd and ⌈√n⌉ for the other two. ``batch_size`` is the global batch, split
+    among the ranks, and ``lr`` the learning rate of ``optimizer``. ``collective_timeout``
+    (seconds) bounds how long a collective waits for a rank that died without reporting.
     """
 
     data: str = "multidigits"
@@ -148,7 +147,7 @@ def _device(settings: TrainSettings):
 
 
 def train(settings: TrainSettings, device=None) -> TrainOutcome:
-    """Train as ``settings`` says on ``device``; data-parallel when a process group is initialized.
+    """Train with ``settings`` on ``device``, data-parallel when a process group is initialized.
 
     ``device`` defaults to ``settings.device``, with ``cuda:LOCAL_RANK`` for "cuda" under a
     process group.

@@ -139,7 +139,8 @@ class GradientAlgorithm(Algorithm):
     - on network problems also ``n_backward`` (backward calls through the network; a batched
       call over several tasks counts once), ``n_head_backward`` (backward calls through one
       task's own parameters only, see :meth:`MultiTaskProblem.weighted_gradient`) and
-      ``n_skipped`` (steps skipped for non-finite values).
+      ``n_skipped`` (steps skipped for non-finite values). In a data-parallel run the
+      backward counts are those of the calling rank, and the sample counts are global.
     """
 
     def __init__(

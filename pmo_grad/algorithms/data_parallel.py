@@ -1,7 +1,7 @@
 """What a network run does differently on several ranks of a ``torch.distributed`` process group.
 
-A data-parallel run is k copies of the same run that make the same decisions: every rank draws
-the same sample sets from the same generators, solves the same weights from the same (summed)
+A data-parallel run is k copies of the same run that make the same decisions. Every rank draws
+the same sample sets from the same generators, solves the same weights from the same summed
 Gramian and applies the same step, so the parameters stay identical. This module sets up that
 agreement when a run starts and keeps rank-dependent side effects on rank 0:
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -50,12 +51,17 @@ def _data_fingerprint(problem) -> str:
     return digest.hexdigest()[:16]
 
 
+def _description(value) -> str:
+    """Return ``repr(value)`` without memory addresses, which differ between processes."""
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
+
+
 def _run_description(algorithm, problem) -> dict:
     return {
         "algorithm": type(algorithm).__name__,
-        "schedule": repr(algorithm.schedule),
-        "estimator": repr(algorithm.estimator),
-        "step": repr(algorithm.step_rule),
+        "schedule": _description(algorithm.schedule),
+        "estimator": _description(algorithm.estimator),
+        "step": _description(algorithm.step_rule),
         "tasks": list(problem.task_names),
         "n_var": int(problem.n_var),
         "parameter split": [int(o) for o in problem.split.owner],

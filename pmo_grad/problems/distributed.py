@@ -13,13 +13,14 @@ the single-process mean up to the order of the floating-point additions.
 :class:`Communicator` makes each such reduction one collective. The parts to reduce are
 packed into one flat buffer, and 2k status entries follow them: rank r sets entry r when its
 local computation raised, and entry k + r when its local sums are not finite. A rank whose
-local work raised still joins the collective with zeros, so no rank waits forever; after the
-collective every rank sees which ranks failed, the failure messages are exchanged, the failed
-rank raises its own error and the others raise :class:`RankFailedError` naming it.
+local work raised still joins the collective with zeros, so no rank waits forever. After the
+collective the status entries tell every rank which ranks failed. The ranks then exchange the
+failure messages, and the failed rank raises its own error while the others raise
+:class:`RankFailedError` naming it.
 
-``traffic`` counts the tensor collectives and their payload bytes: the size of the tensor that
-each rank passes to the collective. A ring all-reduce of P bytes sends about 2(k − 1)/k · P
-bytes per rank, and a ring all-gather of k slots of P/k bytes sends (k − 1)/k · P.
+``traffic`` counts the tensor collectives, their payload bytes and the time spent in them
+(see :class:`Traffic`). A ring all-reduce of P payload bytes sends about 2(k − 1)/k · P bytes
+per rank, and a ring all-gather of k slots of P/k bytes sends (k − 1)/k · P.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import importlib
 import io
 import logging
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -68,7 +70,7 @@ def init_from_environment(device: str = "cpu", timeout_s: float = 600.0) -> torc
 
     The backend is NCCL for ``device="cuda"`` (each rank takes ``cuda:LOCAL_RANK``) and gloo
     for ``device="cpu"``. ``timeout_s`` bounds how long a collective waits for a rank that does
-    not come, for example one killed by the operating system; a rank that raises inside a
+    not come, for example one killed by the operating system. A rank that raises inside a
     training step is reported at once (see :class:`Communicator`). Call
     ``torch.distributed.destroy_process_group()`` when training ends.
     """
@@ -112,14 +114,21 @@ def init_from_environment(device: str = "cpu", timeout_s: float = 600.0) -> torc
 
 @dataclass
 class Traffic:
-    """Tensor collectives made so far and their payload bytes, by kind ("all_reduce", "all_gather", "broadcast")."""
+    """Tensor collectives made so far, by kind ("all_reduce", "all_gather", "broadcast").
+
+    ``bytes`` contains payload bytes: the size of the tensor a rank passes to an all-reduce or a
+    broadcast, and of the k slots it receives from an all-gather. ``seconds`` is the wall time
+    spent inside the collectives, waiting for slower ranks included.
+    """
 
     calls: dict[str, int] = field(default_factory=dict)
     bytes: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
 
-    def add(self, kind: str, nbytes: int) -> None:
+    def add(self, kind: str, nbytes: int, seconds: float = 0.0) -> None:
         self.calls[kind] = self.calls.get(kind, 0) + 1
         self.bytes[kind] = self.bytes.get(kind, 0) + int(nbytes)
+        self.seconds += seconds
 
     @property
     def n_collectives(self) -> int:
@@ -132,6 +141,7 @@ class Traffic:
     def reset(self) -> None:
         self.calls.clear()
         self.bytes.clear()
+        self.seconds = 0.0
 
 
 @dataclass(frozen=True)
@@ -288,8 +298,9 @@ class Communicator:
             buffer = torch.zeros(layout.size + 2 * k, dtype=layout.dtype, device=layout.device)
             buffer[layout.size + self.rank] = 1
         wire = self._transport(buffer)
-        self.traffic.add("all_reduce", wire.numel() * wire.element_size())
+        start = time.perf_counter()
         dist.all_reduce(wire, op=dist.ReduceOp.SUM, group=self.group)
+        self.traffic.add("all_reduce", wire.numel() * wire.element_size(), time.perf_counter() - start)
         if wire is not buffer:
             buffer.copy_(wire)
         status = buffer[layout.size:].tolist()
@@ -320,8 +331,9 @@ class Communicator:
             buffer[n_entries + RAISED] = 1
         wire = self._transport(buffer)
         received = [torch.empty_like(wire) for _ in range(k)]
-        self.traffic.add("all_gather", wire.numel() * wire.element_size() * k)
+        start = time.perf_counter()
         dist.all_gather(received, wire, group=self.group)
+        self.traffic.add("all_gather", wire.numel() * wire.element_size() * k, time.perf_counter() - start)
         gathered = torch.stack(received).to(device)
         status = gathered[:, n_entries:].tolist()
         self._raise_failures([row[RAISED] > 0 for row in status], error, during)
@@ -340,8 +352,9 @@ class Communicator:
         for dtype, group in by_dtype.items():
             flat = torch.cat([t.detach().reshape(-1) for t in group])
             wire = self._transport(flat)
-            self.traffic.add("broadcast", wire.numel() * wire.element_size())
+            start = time.perf_counter()
             dist.broadcast(wire, src=dist.get_global_rank(self.group, 0) if self.group is not None else 0, group=self.group)
+            self.traffic.add("broadcast", wire.numel() * wire.element_size(), time.perf_counter() - start)
             received = wire.to(flat.device)
             changed = changed or not torch.equal(received, flat)
             start = 0

@@ -112,7 +112,8 @@ class RepresentationGradients:
         self.scale = scale
 
     def gramian(self) -> torch.Tensor:
-        return self._gramian
+        """Return the m × m Gramian of the representation gradients, symmetrized as in :meth:`TaskGradients.gramian`."""
+        return 0.5 * (self._gramian + self._gramian.T)
 
     def direction(self, weights: torch.Tensor) -> Direction:
         return self._recompute(weights)

@@ -2,13 +2,13 @@
 
 Two layouts serve the two ways of splitting a refresh step among k ranks:
 
-* data parallel (:func:`rows_layout`, :func:`direction_layout`): every rank holds the rows of
-  all m tasks for its shard of the samples, and one SUM all-reduce of the flat rows gives the
+* data parallel (:func:`rows_layout`, :func:`direction_layout`): every rank computes the rows
+  of all m tasks on its shard of the samples, and one SUM all-reduce of the flat rows gives the
   rows of the whole batch. The rows of a shared parameter are reduced whole (m × shape),
   because the Gramian of summed gradients is not the sum of the ranks' Gramians;
 * task parallel (:class:`TaskSlots`): rank r computes, on the whole batch, the gradients of
   its own block of tasks only, ⌈m/k⌉ or ⌊m/k⌋ of them, and one all-gather assembles the m
-  rows. A task's slot holds its gradient on the shared parameters, its gradient on its own
+  rows. A task's slot contains its gradient on the shared parameters, its gradient on its own
   parameters (padded to the largest task's own size) and its loss.
 """
 

@@ -91,6 +91,9 @@ class TaskGradients:
         """Return G = J_sh J_shᵀ (m × m) of the unscaled shared-parameter Jacobian, on the device.
 
         Accumulated in float32 or wider, whatever the precision the gradients were computed in.
+        The result is symmetrized, (G + Gᵀ)/2, because a matrix product rounds its (s, t) and
+        (t, s) entries differently, and in float32 the difference exceeds what the weight
+        solvers accept as symmetric.
         """
         m = self.split.n_tasks
         device = self.losses.device
@@ -101,7 +104,7 @@ class TaskGradients:
         for i in self.split.shared:
             J = self.rows[i].reshape(m, -1).to(dtype) / self.scale
             G += J @ J.T
-        return G
+        return 0.5 * (G + G.T)
 
     def direction(self, weights: torch.Tensor) -> Direction:
         """Return the step direction: Σ_s λ_s ∇_{θ_sh} L_s on shared parameters, ∇_{θ_s} L_s on task s's own.
