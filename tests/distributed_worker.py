@@ -110,7 +110,7 @@ def case_problem(name: str, dropout: float = 0.0):
 
 
 class Recorder(Callback):
-    """Record, after every generation, the weights, the backward passes and whether all ranks hold the same state."""
+    """Record, after every generation, the weights, the backward passes and whether all ranks have the same state."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -128,7 +128,12 @@ class Recorder(Callback):
             state = torch.cat([problem.parameter_vector(), *[b.reshape(-1).double() for b in problem.model.buffers()]])
             copies = [torch.empty_like(state) for _ in range(dist.get_world_size())]
             dist.all_gather(copies, state)
-            self.identical.append(all(torch.equal(c, copies[0]) for c in copies))
+            # The generators must agree too: the all-reduce would equalize the parameters even
+            # if the ranks drew different samples.
+            generators = [None] * dist.get_world_size()
+            dist.all_gather_object(generators, repr(algorithm.random_state.bit_generator.state))
+            same = all(torch.equal(c, copies[0]) for c in copies) and len(set(generators)) == 1
+            self.identical.append(same)
 
 
 def run_case(name: str, dropout: float = 0.0, n_gen: int | None = None, checkpoint: Path | None = None,
