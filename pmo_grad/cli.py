@@ -123,10 +123,9 @@ def _train(args: argparse.Namespace, train_parser: argparse.ArgumentParser) -> i
         verbose=not args.quiet,
     )
     try:
-        settings.validate()
+        return train.run(settings)
     except ValueError as exc:
         train_parser.error(str(exc))
-    return train.run(settings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,7 +9,7 @@ MASTER_PORT set by the test itself:
 ``cases`` runs each named case and, on rank 0, saves what it observed to OUT_DIR/CASE.pt.
 A case is a key of CASES, ``resume=N`` (the psmgd_vr case to N generations with the checkpoint
 OUT_DIR/run.ckpt, resumed when it exists), ``seedless`` (the psmgd case with seed=None) or
-``refusals`` (settings that every rank must reject). ``fail`` makes rank 1 raise inside a
+``rejections`` (settings that every rank must reject). ``fail`` makes rank 1 raise inside a
 training step. The same functions build the single-process reference in the test process,
 where no process group exists.
 """
@@ -159,7 +159,7 @@ def run_case(name: str, dropout: float = 0.0, n_gen: int | None = None, checkpoi
     }
 
 
-def refusals() -> dict[str, str]:
+def rejections() -> dict[str, str]:
     """Try settings that differ between ranks or cannot be split; return each error message (the same on every rank)."""
     messages = {}
 
@@ -196,8 +196,8 @@ def main(argv: list[str]) -> None:
                 result = run_case("psmgd_vr", n_gen=int(name.split("=")[1]), checkpoint=out / "run.ckpt")
             elif name == "seedless":
                 result = run_case("psmgd", seed=None)
-            elif name == "refusals":
-                result = refusals()
+            elif name == "rejections":
+                result = rejections()
             else:
                 result = run_case(name, dropout=dropout if name not in ("batch_norm", "skip") else 0.0)
             if rank() == 0:

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKER = str(ROOT / "tests" / "distributed_worker.py")
 
 TWO_RANK_CASES = ["psmgd", "psmgd_adam", "mgda_full", "linear", "psmgd_vr", "stimulus", "representation", "loop",
-                  "task_parallel", "task_parallel_vr", "batch_norm", "skip", "seedless", "refusals", "resume=5"]
+                  "task_parallel", "task_parallel_vr", "batch_norm", "skip", "seedless", "rejections", "resume=5"]
 THREE_RANK_CASES = ["psmgd", "mgda_full", "psmgd_vr", "representation", "task_parallel", "task_parallel_vr",
                     "batch_norm", "resume=9"]
 COMPARED = ["psmgd", "psmgd_adam", "mgda_full", "linear", "psmgd_vr", "stimulus", "representation", "loop",
@@ -91,7 +91,7 @@ def close(a, b, what: str) -> None:
 
 @pytest.mark.parametrize("nproc", [2, 3])
 def test_ranks_identical_after_every_step(runs, nproc):
-    cases = [c for c in (TWO_RANK_CASES if nproc == 2 else THREE_RANK_CASES) if c != "refusals"]
+    cases = [c for c in (TWO_RANK_CASES if nproc == 2 else THREE_RANK_CASES) if c != "rejections"]
     for name in cases:
         result = load(runs, nproc, name)
         assert result["world_size"] == nproc
@@ -170,7 +170,7 @@ def test_seed_none_takes_rank_0_generator(runs):
 
 
 def test_mismatched_ranks_are_rejected(runs):
-    messages = load(runs, 2, "refusals")
+    messages = load(runs, 2, "rejections")
     assert "different seeds (rank 0: 0, rank 1: 1)" in messages["seeds"]
     assert "the ranks disagree on data" in messages["data"]
     assert "do not split the data per rank" in messages["data"]
@@ -273,6 +273,7 @@ def test_communicator_needs_a_process_group():
         (["--hidden", "0"], "invalid layer widths '0'"),
         (["--lr", "-1"], "lr must be a positive learning rate"),
         (["--algorithm", "nsga2"], "invalid choice: 'nsga2'"),
+        (["--batch-size", "2000", "--n-gen", "2"], "batch_size 2000 exceeds the network problem's 1258 training samples"),
     ],
 )
 def test_train_command_rejects_bad_options(args, match, capsys):

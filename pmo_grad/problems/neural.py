@@ -178,8 +178,8 @@ class MultiTaskProblem(FiniteSumProblem):
 
     NOTE: in a data-parallel run dropout draws its masks per micro-batch. The masks match the
     single-process run only when each rank's shard is a whole number of micro-batches of
-    ``micro_batch_size`` samples, so with dropout the iterates otherwise differ from it (not
-    in distribution). Batch normalization uses each rank's own shard for its batch statistics,
+    ``micro_batch_size`` samples. Otherwise the ranks draw other masks from the same
+    distribution, and with dropout the iterates differ from the single process's. Batch normalization uses each rank's own shard for its batch statistics,
     as ``DistributedDataParallel`` without ``SyncBatchNorm`` does.
     """
 
@@ -803,7 +803,11 @@ class MultiTaskProblem(FiniteSumProblem):
                 p.copy_(value)
 
     def evaluation_losses(self, params: Mapping[str, torch.Tensor] | None = None) -> torch.Tensor:
-        """Return the m mean task losses on the evaluation split, in eval mode, without gradients."""
+        """Return the m mean task losses on the evaluation split, in eval mode, without gradients.
+
+        Under a process group this is a collective that every rank calls; to evaluate on one
+        rank alone, use ``evaluate(X)``, which stays local.
+        """
         data = self.validation_data if self.validation_data is not None else self.train_data
         indices = np.arange(len(data))
         comm = self.comm
