@@ -1,4 +1,4 @@
-"""Command line: ``pmo-grad compare`` (also ``python -m pmo_grad compare``)."""
+"""Command line: ``pmo-grad compare`` and ``pmo-grad train`` (also ``python -m pmo_grad ...``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pmo_grad import compare
+from pmo_grad import compare, train
+from pmo_grad.launch import launch_rank
 
 
 def _names(text: str) -> list[str]:
@@ -58,12 +59,83 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--out", type=Path, default=Path("compare-results"),
                      help="directory for runs.csv, summary.csv, summary.md and fronts_*.png (default: compare-results)")
     cmp.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_train_parser(sub)
     return parser
+
+
+def _widths(text: str) -> tuple[int, ...]:
+    try:
+        widths = tuple(int(part) for part in _names(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid layer widths {text!r}: use integers like 64,64")
+    if not widths or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"invalid layer widths {text!r}: give one or more integers >= 1")
+    return widths
+
+
+def _add_train_parser(sub) -> None:
+    run = sub.add_parser(
+        "train",
+        help="train a multi-task network on a shipped data set, alone or under torchrun",
+        description="Train a multi-task network with a gradient method. Under `torchrun --nproc_per_node=K` the "
+                    "K processes train data-parallel; rank 0 prints and writes validation.json, validation.csv "
+                    "and parameters.pt.",
+    )
+
+    run.add_argument("--data", choices=train.DATASETS, default="multidigits", help="data set (default: multidigits)")
+    run.add_argument("--algorithm", choices=train.ALGORITHMS, default="psmgd", help="method (default: psmgd)")
+    run.add_argument("--q", type=int, default=None,
+                     help="weight period of psmgd and psmgd-vr, refresh period of stimulus "
+                          "(default: 5 for psmgd, ceil(sqrt(n)) for the others)")
+    run.add_argument("--batch-size", type=int, default=64, help="global batch in samples, split among the ranks (default: 64)")
+    run.add_argument("--micro-batch-size", type=int, default=None,
+                     help="maximum samples in one forward pass on one rank (default: the rank's whole shard)")
+    run.add_argument("--n-gen", type=int, default=200, help="generations; the first evaluates, each other one is a step (default: 200)")
+    run.add_argument("--lr", type=float, default=1e-3, help="learning rate (default: 1e-3)")
+    run.add_argument("--optimizer", choices=train.OPTIMIZERS, default="adam", help="torch optimizer (default: adam)")
+
+    run.add_argument("--seed", type=int, default=1, help="seed of the sampling and of the model's initialization (default: 1)")
+    run.add_argument("--device", choices=train.DEVICES, default="auto",
+                     help="cpu, cuda (one GPU per process under torchrun) or auto (cuda when available)")
+    run.add_argument("--engine", choices=train.ENGINES, default="batched", help="per-task gradient engine (default: batched)")
+    run.add_argument("--task-parallel", action="store_true",
+                     help="on refresh steps, split the tasks among the ranks instead of the samples")
+    run.add_argument("--hidden", type=_widths, default=None, help="hidden layer widths, e.g. 64,64 (default: per data set)")
+
+    run.add_argument("--eval-every", type=int, default=None,
+                     help="evaluate the validation losses every N generations (default: at the start and the end)")
+    run.add_argument("--checkpoint", type=Path, default=None,
+                     help="checkpoint file, written by rank 0 and resumed from when it exists (default: none)")
+    run.add_argument("--checkpoint-every", type=int, default=10, help="generations between checkpoints (default: 10)")
+    run.add_argument("--collective-timeout", type=float, default=600.0,
+                     help="seconds a collective waits for a rank that stopped without reporting (default: 600)")
+    run.add_argument("--out", type=Path, default=Path("train-results"), help="output directory (default: train-results)")
+    run.add_argument("--quiet", action="store_true", help="no per-generation display")
+
+
+def _train(args: argparse.Namespace, train_parser: argparse.ArgumentParser) -> int:
+    train.configure_logging()
+    settings = train.TrainSettings(
+        data=args.data, algorithm=args.algorithm, q=args.q, batch_size=args.batch_size,
+        micro_batch_size=args.micro_batch_size, n_gen=args.n_gen, lr=args.lr, optimizer=args.optimizer,
+        seed=args.seed, device=args.device, engine=args.engine, task_parallel=args.task_parallel,
+        hidden=args.hidden, eval_every=args.eval_every, checkpoint=args.checkpoint,
+        checkpoint_every=args.checkpoint_every, out=args.out, collective_timeout=args.collective_timeout,
+        verbose=not args.quiet,
+    )
+    try:
+        return train.run(settings)
+    except ValueError as exc:
+        train_parser.error(str(exc))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "train":
+        return _train(args, parser._subparsers._group_actions[0].choices["train"])
+    if launch_rank() != 0:
+        return 0  # under torchrun the comparison runs on rank 0 alone; the other ranks have nothing to do
     compare_parser = parser._subparsers._group_actions[0].choices["compare"]
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.pop_size < 1:

@@ -8,7 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
-from pmo_grad.problems.jacobian_engines import BatchedEngine, LoopEngine, RepresentationEngine  # noqa: E402
+from pmo_grad.problems.jacobian_engines import BatchedEngine, LoopEngine  # noqa: E402
 from pmo_grad.problems.networks import MultiTaskNet, mlp_multitask  # noqa: E402
 from pmo_grad.problems.neural import MultiTaskProblem, dense_jacobian  # noqa: E402
 from pmo_grad.problems.task_gradients import SHARED, UNREACHED  # noqa: E402

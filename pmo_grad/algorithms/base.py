@@ -24,6 +24,7 @@ from pymoo.core.sampling import Sampling
 from pymoo.operators.sampling.lhs import LHS
 
 from pmo_grad.algorithms.checkpoint import Checkpoint
+from pmo_grad.algorithms.data_parallel import load_checkpoint, prepare_ranks, save_checkpoint, silence_display
 from pmo_grad.algorithms.display import GradientOutput
 from pmo_grad.algorithms.step_rules import ConstantStep, StepRule, check_step_rule
 from pmo_grad.algorithms.torch_step import TorchOptimizer
@@ -126,6 +127,8 @@ class GradientAlgorithm(Algorithm):
     On a :class:`pmo_grad.problems.neural.MultiTaskProblem` the run trains the one network
     (``pop_size`` and ``sampling`` do not apply: the model's parameters are the start point);
     parameters and data stay on the problem's device, and ``res.model`` is the trained model.
+    Under a ``torch.distributed`` process group every rank runs ``minimize`` with the same
+    arguments and the run is data-parallel (see :mod:`pmo_grad.algorithms.data_parallel`).
 
     Counters (``algorithm.counters``), each summed over the K points:
 
@@ -137,7 +140,8 @@ class GradientAlgorithm(Algorithm):
     - on network problems also ``n_backward`` (backward calls through the network; a batched
       call over several tasks counts once), ``n_head_backward`` (backward calls through one
       task's own parameters only, see :meth:`MultiTaskProblem.weighted_gradient`) and
-      ``n_skipped`` (steps skipped for non-finite values).
+      ``n_skipped`` (steps skipped for non-finite values). In a data-parallel run the
+      backward counts are those of the calling rank, and the sample counts are global.
     """
 
     def __init__(
@@ -191,10 +195,14 @@ class GradientAlgorithm(Algorithm):
         if self.termination is None and kwargs.get("termination") is None:
             self.termination = self._default_termination()
         super().setup(problem, **kwargs)
-        if self.network is not None and self.checkpoint is not None:
-            state = self.checkpoint.load(problem.device)
-            if state is not None:
-                self._restore(state)
+        if self.network is not None:
+            comm = problem.comm
+            if comm is not None:
+                silence_display(self, comm)
+            if self.checkpoint is not None:
+                state = load_checkpoint(self.checkpoint, problem.device, comm)
+                if state is not None:
+                    self._restore(state)
         return self
 
     def _default_termination(self):
@@ -233,6 +241,8 @@ class GradientAlgorithm(Algorithm):
                 "MultiTaskProblem. Initialize the model as you want it before the run"
             )
         self.pop_size = 1
+        if problem.comm is not None:
+            prepare_ranks(self, problem, problem.comm)
         self.network = NetworkRun(problem, self.estimator, self._step_given, self._estimator_period(problem), self.random_state)
         self._counts.update(n_backward=0, n_head_backward=0, n_skipped=0)
         self._evaluated_gen: int | None = None
@@ -332,7 +342,7 @@ class GradientAlgorithm(Algorithm):
 
     def _post_advance(self) -> None:
         if self.network is not None and self.checkpoint is not None and self.n_iter % self.checkpoint.every == 0:
-            self.checkpoint.save(self._checkpoint_state())
+            save_checkpoint(self.checkpoint, self._checkpoint_state, self.problem.comm)
         super()._post_advance()
 
     def _finalize(self) -> None:
@@ -344,7 +354,8 @@ class GradientAlgorithm(Algorithm):
             self._evaluated_gen = self.n_iter - 1
             self._set_optimum()
         if self.checkpoint is not None:
-            self.checkpoint.save(self._checkpoint_state(completed=self.n_iter - 1))
+            completed = self.n_iter - 1
+            save_checkpoint(self.checkpoint, lambda: self._checkpoint_state(completed=completed), self.problem.comm)
         self.problem.model.eval()
 
     def result(self):

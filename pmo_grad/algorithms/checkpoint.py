@@ -6,6 +6,9 @@ the optimizer (and loss-scaler) state, the weight schedule's state, the estimato
 generators (the algorithm's numpy generator and the torch generator of forward seeds). A run of
 10 generations resumed for 10 more therefore equals a run of 20, bit for bit, on the same
 machine and torch build.
+
+In a data-parallel run every rank holds the same state, so rank 0 alone writes the file, and
+a run resumes from it on any number of ranks (rank 0 reads it and sends it to the others).
 """
 
 from __future__ import annotations
@@ -64,12 +67,22 @@ class Checkpoint:
         import torch
 
         state = torch.load(self.path, map_location=device, weights_only=False)
+        self.check_format(state)
+        return state
+
+    def read_bytes(self) -> bytes | None:
+        """Return the file's bytes, or None when there is nothing to resume from (for sending to other ranks)."""
+        if not self.resume or not self.path.exists():
+            return None
+        return self.path.read_bytes()
+
+    def check_format(self, state: dict[str, Any]) -> None:
+        """Raise a ValueError unless ``state`` was written in the format this pmo_grad reads."""
         if state.get("format") != FORMAT_VERSION:
             raise ValueError(
                 f"checkpoint {self.path} has format {state.get('format')!r}; this pmo_grad reads format "
                 f"{FORMAT_VERSION}. Start a new run with another path"
             )
-        return state
 
     def __repr__(self) -> str:
         return f"Checkpoint({str(self.path)!r}, every={self.every}, resume={self.resume})"

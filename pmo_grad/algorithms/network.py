@@ -11,6 +11,10 @@ On a :class:`pmo_grad.problems.neural.MultiTaskProblem` an iteration is
 
 Nothing leaves the device but the Gramian, the m losses of the step's batch, and the flat
 parameter vector when pymoo's population (``res.X``, callbacks, history) asks for it.
+
+Under a process group the problem's gradient calls are collectives that return the global
+gradients on every rank, so every rank solves the same weights and takes the same step; a
+non-finite value on any rank makes every rank raise (or skip the step) together.
 """
 
 from __future__ import annotations
@@ -132,6 +136,9 @@ class NetworkRun:
         self.estimator.load_state_dict(saved_estimator)
         name = problem.task_names[task]
         loss_values = ", ".join(f"{n}={v:.4g}" for n, v in zip(problem.task_names, losses.detach().double().cpu().tolist()))
+        comm = problem.comm
+        if comm is not None and comm.last_nonfinite_ranks:
+            loss_values += f"; the non-finite values came from rank(s) {comm.last_nonfinite_ranks} of {comm.world_size}"
         overflow = self.scaler is not None and bool(torch.isfinite(losses).all())
         where = f"generation {self.generation} (step {t})"
         if not overflow and problem.nonfinite != "skip":

@@ -93,7 +93,8 @@ class NetworkRecursive:
     that point's own batch statistics, as in the forward pass at θ_t, and the running
     statistics are not updated by the pass at θ_{t−1}. With weights frozen since the last
     refresh, the recursion runs on the weighted direction (two weighted backward passes per
-    step), as :class:`pmo_grad.estimators.Recursive` does.
+    step), as :class:`pmo_grad.estimators.Recursive` does. Under a process group both points
+    use the same shard of A, and the difference ∇ℓ(θ_t) − ∇ℓ(θ_{t−1}) travels in one collective.
     """
 
     def __init__(self, problem, batch_size: int, period: int, replace: bool) -> None:
@@ -129,10 +130,9 @@ class NetworkRecursive:
             cost = Cost(n_grad=1, n_sample_grads=m * problem.n_samples)
         else:
             A = draw_samples(rng, problem.n_samples, self.batch_size, self.replace)
-            current = problem.task_gradients(A, seed=seed, scale=scale)
-            before = problem.task_gradients(A, params=self.previous, seed=seed, scale=scale)
-            grads = self.jacobian_estimate + (current - before)
-            grads.losses = current.losses
+            change = problem.task_gradients_change(A, self.previous, seed=seed, scale=scale)
+            grads = self.jacobian_estimate + change
+            grads.losses = change.losses
             cost = Cost(n_grad=1, n_sample_grads=2 * m * len(A))
         self.jacobian_estimate = grads.detached()
         self.weighted_estimate, self.weights = None, None
@@ -153,9 +153,8 @@ class NetworkRecursive:
             cost = Cost(n_weighted_grad=1, n_sample_grads=problem.n_samples)
         else:
             A = draw_samples(rng, problem.n_samples, self.batch_size, self.replace)
-            current, losses = problem.weighted_gradient(A, lam, seed=seed, scale=scale)
-            before, _ = problem.weighted_gradient(A, lam, params=self.previous, seed=seed, scale=scale)
-            direction = add_directions(before_estimate, add_directions(current, before, -1.0))
+            change, losses = problem.weighted_gradient_change(A, lam, self.previous, seed=seed, scale=scale)
+            direction = add_directions(before_estimate, change)
             cost = Cost(n_weighted_grad=1, n_sample_grads=2 * len(A))
         self.jacobian_estimate = None
         self.weighted_estimate, self.weights = direction, lam
@@ -179,15 +178,32 @@ class NetworkRecursive:
         self.weights = state["weights"]
 
 
+def _check_shardable(problem, size: int, what: str) -> None:
+    """Raise unless every rank of the problem's process group gets at least one of ``size`` samples."""
+    comm = problem.comm
+    if comm is not None and size < comm.world_size:
+        raise ValueError(
+            f"{what} has {size} samples but the run has {comm.world_size} ranks, so some ranks would get none; "
+            f"use a batch of at least {comm.world_size} samples or fewer ranks"
+        )
+
+
 def network_estimator(estimator, problem, period: int | None):
-    """Return the torch counterpart of ``estimator`` for the network problem ``problem``."""
+    """Return the torch counterpart of ``estimator`` for the network problem ``problem``.
+
+    Under a process group every batch is split among the ranks, so it must hold at least one
+    sample per rank.
+    """
+    _check_shardable(problem, problem.n_samples, "the training set")
     if isinstance(estimator, FullData):
         return NetworkFullData(problem)
     if isinstance(estimator, Minibatch):
+        _check_shardable(problem, estimator.batch_size, f"Minibatch({estimator.batch_size})")
         return NetworkMinibatch(problem, estimator.batch_size, estimator.replace)
     if isinstance(estimator, Recursive):
         batch_size = estimator.batch_size if estimator.batch_size is not None else problem.default_batch_size()
         q = estimator.period if estimator.period is not None else (period or problem.default_batch_size())
+        _check_shardable(problem, batch_size, f"the recursive estimator's batch ({batch_size})")
         return NetworkRecursive(problem, batch_size, int(q), estimator.replace)
     raise TypeError(
         f"{type(estimator).__name__} has no network implementation; on a MultiTaskProblem use FullData(), "

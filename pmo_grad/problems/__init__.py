@@ -27,6 +27,9 @@ _TORCH_NAMES = {
     "LoopEngine": "pmo_grad.problems.jacobian_engines",
     "BatchedEngine": "pmo_grad.problems.jacobian_engines",
     "RepresentationEngine": "pmo_grad.problems.jacobian_engines",
+    "Communicator": "pmo_grad.problems.distributed",
+    "RankFailedError": "pmo_grad.problems.distributed",
+    "init_from_environment": "pmo_grad.problems.distributed",
 }
 
 

@@ -173,3 +173,47 @@ def multi_digits_problem(
         validation=MultiDigits("validation", pairings=pairings, seed=seed),
         **problem_options,
     )
+
+
+def one_vs_rest_problem(hidden: tuple[int, ...] = (64,), seed: int = 0, model_seed: int = 0, **problem_options):
+    """Return OneVsRestDigits as a :class:`MultiTaskProblem`: an MLP trunk, ten one-logit heads, logistic loss.
+
+    Each task's loss is ``torch.nn.BCEWithLogitsLoss`` on its head's logit. The model is
+    initialized as in :func:`multi_digits_problem`, and the validation split is the evaluation split.
+    """
+    from pmo_grad.problems.networks import mlp_multitask
+    from pmo_grad.problems.neural import MultiTaskProblem
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(model_seed)
+        model = mlp_multitask(64, [1] * 10, hidden=hidden)
+    logistic = torch.nn.BCEWithLogitsLoss()
+    return MultiTaskProblem(
+        model,
+        OneVsRestDigits("train", seed=seed),
+        {name: logistic for name in OneVsRestDigits.task_names},
+        validation=OneVsRestDigits("validation", seed=seed),
+        **problem_options,
+    )
+
+
+def diabetes_problem(hidden: tuple[int, ...] = (32,), seed: int = 0, model_seed: int = 0, **problem_options):
+    """Return DiabetesTasks as a :class:`MultiTaskProblem`: an MLP trunk, three one-output heads, squared error.
+
+    Each task's loss is ``torch.nn.MSELoss`` on the standardized target. The model is
+    initialized as in :func:`multi_digits_problem`, and the validation split is the evaluation split.
+    """
+    from pmo_grad.problems.networks import mlp_multitask
+    from pmo_grad.problems.neural import MultiTaskProblem
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(model_seed)
+        model = mlp_multitask(8, [1, 1, 1], hidden=hidden)
+    squared_error = torch.nn.MSELoss()
+    return MultiTaskProblem(
+        model,
+        DiabetesTasks("train", seed=seed),
+        {name: squared_error for name in DiabetesTasks.task_names},
+        validation=DiabetesTasks("validation", seed=seed),
+        **problem_options,
+    )

@@ -24,6 +24,17 @@ Training-mode forward passes follow three rules:
   so the statistics move once per step whatever the number of tasks, micro-batches or points;
 * a parameter snapshot (a dict of tensors) is evaluated with ``torch.func.functional_call``,
   in the same training mode as the live model, without copying the module.
+
+Under a ``torch.distributed`` process group (one process per device, started by ``torchrun``)
+the torch-side methods (``task_gradients``, ``weighted_gradient``, their ``_change`` forms,
+``train_losses`` and ``evaluation_losses``) are collectives: every rank passes the same global
+sample indices, works on its own contiguous shard of them, and gets the global result back
+(see :mod:`pmo_grad.problems.distributed`). Per-task gradients are summed as whole rows, the
+MGDA-UB Gramian is summed directly (it is a sum over samples, so the sum is exact), a weighted
+gradient is one flat all-reduce, and batch-norm running statistics are averaged over the ranks
+in the same collective. With ``task_parallel=True`` a refresh instead splits the tasks among
+the ranks (see :mod:`pmo_grad.problems.parallel_gradients`). The pymoo hooks (``evaluate``,
+``sample_values``, ``sample_jacobian``) stay local to the calling process.
 """
 
 from __future__ import annotations
@@ -37,8 +48,10 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from pmo_grad.problems.distributed import Communicator, layout_of, process_group_ready
 from pmo_grad.problems.finite_sum import FiniteSumProblem
 from pmo_grad.problems.jacobian_engines import RepresentationEngine, make_engine
+from pmo_grad.problems.parallel_gradients import TaskSlots, direction_layout, rows_layout
 from pmo_grad.problems.precision import MixedPrecision
 from pmo_grad.problems.task_data import as_task_data
 from pmo_grad.problems.task_gradients import (
@@ -47,6 +60,7 @@ from pmo_grad.problems.task_gradients import (
     Direction,
     ParameterSplit,
     TaskGradients,
+    add_directions,
     gramian_dtype,
 )
 
@@ -98,7 +112,8 @@ class RepresentationGradients:
         self.scale = scale
 
     def gramian(self) -> torch.Tensor:
-        return self._gramian
+        """Return the m × m Gramian of the representation gradients, symmetrized as in :meth:`TaskGradients.gramian`."""
+        return 0.5 * (self._gramian + self._gramian.T)
 
     def direction(self, weights: torch.Tensor) -> Direction:
         return self._recompute(weights)
@@ -151,6 +166,23 @@ class MultiTaskProblem(FiniteSumProblem):
         Evaluate the validation losses every this many generations during a run (they are
         pymoo's F of the run's population). None evaluates them at the start and at the end
         only, and F keeps the last evaluated values in between.
+    distributed:
+        None (default): train data-parallel over the ranks of the default ``torch.distributed``
+        process group once it is initialized, alone otherwise. True: require the process group.
+        False: work alone even inside one. A :class:`Communicator` uses its process group.
+        Every rank must hold the same model, data and settings; rank 0's parameters are
+        copied to all ranks when a run starts.
+    task_parallel:
+        On refresh steps, split the per-task backward passes among the ranks by task instead
+        of splitting the samples: each rank computes the gradients of ⌈m/k⌉ or ⌊m/k⌋ tasks on
+        the whole batch, and one all-gather assembles them. Reuse steps stay data-parallel.
+        Needs a process group and a parameter engine ("loop" or "batched").
+
+    NOTE: in a data-parallel run dropout draws its masks per micro-batch. The masks match the
+    single-process run only when each rank's shard is a whole number of micro-batches of
+    ``micro_batch_size`` samples. Otherwise the ranks draw other masks from the same
+    distribution, and with dropout the iterates differ from the single process's. Batch normalization uses each rank's own shard for its batch statistics,
+    as ``DistributedDataParallel`` without ``SyncBatchNorm`` does.
     """
 
     is_network = True
@@ -169,6 +201,8 @@ class MultiTaskProblem(FiniteSumProblem):
         precision: MixedPrecision | None = None,
         nonfinite: str = "raise",
         eval_every: int | None = None,
+        distributed: bool | Communicator | None = None,
+        task_parallel: bool = False,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -190,9 +224,26 @@ class MultiTaskProblem(FiniteSumProblem):
         if eval_every is not None and (isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 1):
             raise ValueError(f"eval_every must be an integer >= 1 (generations) or None, got {eval_every!r}")
 
+        if distributed is not None and not isinstance(distributed, (bool, Communicator)):
+            raise TypeError(f"distributed must be None, True, False or a Communicator, got {distributed!r}")
+        if not isinstance(task_parallel, bool):
+            raise TypeError(f"task_parallel must be True or False, got {task_parallel!r}")
+
         self.device = _device_of(model, device)
         self.model = model.to(self.device)
         self.engine = make_engine(engine)
+        if task_parallel and isinstance(self.engine, RepresentationEngine):
+            raise ValueError(
+                "task_parallel=True splits per-task parameter gradients among ranks; the representation engine "
+                "(MGDA-UB) sums an m x m Gramian, which data parallelism already does exactly. Use engine='loop' "
+                "or 'batched' with task_parallel, or task_parallel=False"
+            )
+        if task_parallel and distributed is False:
+            raise ValueError("task_parallel=True splits tasks among the ranks of a process group; it needs distributed=None or True")
+        self.task_parallel = task_parallel
+        self._distributed = distributed
+        self._comm: Communicator | None = None
+        self._task_slots: TaskSlots | None = None
         self.micro_batch_size = _check_micro_batch_size(micro_batch_size)
         self.precision = precision
         self.nonfinite = nonfinite
@@ -210,6 +261,7 @@ class MultiTaskProblem(FiniteSumProblem):
         if not trainable:
             raise ValueError("the model has no trainable parameters (all have requires_grad=False)")
         self._buffers = [b for b in self.model.buffers()]
+        self._float_buffers = [b for b in self._buffers if b.is_floating_point()]
         self._buffer_updates_left = 0
         self.n_backward = 0
         self.n_head_backward = 0
@@ -220,6 +272,51 @@ class MultiTaskProblem(FiniteSumProblem):
         super().__init__(n_samples=len(self.train_data), chunk_size=max(1, self.micro_batch_size or len(self.train_data)),
                          n_var=n_var, n_obj=m, xl=None, xu=None)
         logger.info("MultiTaskProblem: %d tasks, %d samples, %d parameters (%s)", m, self.n_samples, n_var, self.split.summary())
+        if distributed is True:
+            self._comm = self._checked_comm(Communicator())
+        elif isinstance(distributed, Communicator):
+            self._comm = self._checked_comm(distributed)
+
+    # ------------------------------------------------------------------ ranks
+
+    @property
+    def comm(self) -> Communicator | None:
+        """The :class:`Communicator` of a data-parallel run, or None when this process works alone.
+
+        With ``distributed=None`` the problem joins the default process group at the first
+        call made after the group is initialized.
+        """
+        if self._comm is None and self._distributed is None and process_group_ready():
+            self._comm = self._checked_comm(Communicator())
+        return self._comm
+
+    def _checked_comm(self, comm: Communicator) -> Communicator:
+        if comm.backend == "nccl" and self.device.type != "cuda":
+            raise ValueError(
+                f"the process group uses NCCL, which reduces CUDA tensors, but the problem's device is {self.device}; "
+                "pass device=f'cuda:{LOCAL_RANK}', or initialize the process group with the gloo backend"
+            )
+        logger.info("MultiTaskProblem: rank %d of %d, %s", comm.rank, comm.world_size,
+                    "tasks split among ranks on refresh steps" if self.task_parallel else "samples split among ranks")
+        return comm
+
+    def _slots(self) -> TaskSlots:
+        if self._task_slots is None:
+            self._task_slots = TaskSlots(self.split, self.comm, self.loss_dtype, self.device)
+        return self._task_slots
+
+    def _buffers_to_average(self) -> list[torch.Tensor]:
+        """Return the floating-point buffers that the next training forward pass updates, if it updates any."""
+        return self._float_buffers if self._buffer_updates_left > 0 else []
+
+    def _average_buffers(self, totals: list[torch.Tensor]) -> None:
+        """Set the buffers to their mean over the ranks, given their sums."""
+        if not totals:
+            return
+        k = self.comm.world_size
+        with torch.no_grad():
+            for b, total in zip(self._float_buffers, totals):
+                b.copy_(total / k)
 
     # ------------------------------------------------------------------ setup
 
@@ -432,11 +529,19 @@ class MultiTaskProblem(FiniteSumProblem):
             values.append(value.to(self.loss_dtype))
         return values
 
-    def _micro_batches(self, indices: np.ndarray):
+    def _micro_batches(self, indices: np.ndarray, total: int | None = None, first: int = 0):
+        """Yield (micro-batch number, its samples, its share |chunk| / total) over ``indices``.
+
+        ``total`` is the size of the whole request (all ranks' shards) and ``first`` the
+        number of this shard's first micro-batch; a single process passes neither.
+        """
+        if len(indices) == 0:
+            return
         size = self.micro_batch_size or len(indices)
+        total = len(indices) if total is None else total
         for k, start in enumerate(range(0, len(indices), size)):
             chunk = indices[start:start + size]
-            yield k, chunk, len(chunk) / len(indices)
+            yield first + k, chunk, len(chunk) / total
 
     def _leaves(self, params: Mapping[str, torch.Tensor] | None):
         """Return the tensors to differentiate with respect to, and the mapping for functional_call."""
@@ -458,15 +563,25 @@ class MultiTaskProblem(FiniteSumProblem):
                      seed: int | None = None) -> torch.Tensor:
         """Return the m task losses averaged over ``indices`` in training mode (buffers unchanged)."""
         idx = self.check_indices(indices)
+        comm = self.comm
+        if comm is None:
+            return self._local_train_losses(idx, len(idx), 0, params, seed)
+        local, first = comm.shard(idx, self.micro_batch_size)
+        layout = layout_of([((len(self.losses),), self.loss_dtype)], self.device)
+        parts = comm.all_reduce_sum(lambda: [self._local_train_losses(local, len(idx), first, params, seed)],
+                                    layout, "training losses")
+        return parts[0]
+
+    def _local_train_losses(self, idx: np.ndarray, total: int, first: int, params, seed) -> torch.Tensor:
         _, pdict = self._leaves(params)
-        total = torch.zeros(len(self.losses), dtype=self.loss_dtype, device=self.device)
+        out = torch.zeros(len(self.losses), dtype=self.loss_dtype, device=self.device)
         self.model.train()
         with torch.no_grad():
-            for k, chunk, share in self._micro_batches(idx):
+            for k, chunk, share in self._micro_batches(idx, total, first):
                 inputs, targets = self.train_data.batch(chunk)
                 with self._forward_scope(seed, k):
-                    total += share * torch.stack(self._task_losses(inputs, targets, pdict))
-        return total
+                    out += share * torch.stack(self._task_losses(inputs, targets, pdict))
+        return out
 
     def task_gradients(
         self,
@@ -489,27 +604,126 @@ class MultiTaskProblem(FiniteSumProblem):
                     "the recursive estimator's previous point; use engine='batched' with Recursive()"
                 )
             return self._representation_gradients(idx, seed, scale)
-        engine = self.engine
+        return self._task_gradients((params,), idx, seed, scale)
+
+    def task_gradients_change(
+        self, indices: np.ndarray, previous: Mapping[str, torch.Tensor], seed: int | None = None, scale: float = 1.0
+    ) -> TaskGradients:
+        """Return J(θ) − J(θ') on ``indices``, with the task losses at θ.
+
+        θ are the live parameters and θ' the snapshot ``previous``; both points see the same
+        samples and dropout seeds. Under a process group each rank forms the difference on its
+        shard and one collective sums it.
+        """
+        idx = self.check_indices(indices)
+        self.model.train()
+        if isinstance(self.engine, RepresentationEngine):
+            raise ValueError(
+                "the representation engine (MGDA-UB) works at the live parameters only, so it cannot form gradient "
+                "differences between two points; use engine='batched'"
+            )
+        return self._task_gradients((None, previous), idx, seed, scale)
+
+    def _task_gradients(self, points: tuple, idx: np.ndarray, seed: int | None, scale: float) -> TaskGradients:
+        """Return the per-task gradients at points[0], minus those at points[1] when two points are given."""
+        comm = self.comm
+        if comm is None:
+            grads = self._local_task_gradients(points[0], idx, len(idx), 0, seed, scale)
+            if len(points) == 2:
+                grads = grads - self._local_task_gradients(points[1], idx, len(idx), 0, seed, scale)
+            return grads
+        if self.task_parallel:
+            return self._task_parallel_gradients(points, idx, seed, scale)
+        local, first = comm.shard(idx, self.micro_batch_size)
+        buffers = self._buffers_to_average()
+        layout = rows_layout(self.split, self.loss_dtype, self.device, buffers)
+
+        def compute() -> list:
+            grads = self._local_task_gradients(points[0], local, len(idx), first, seed, scale)
+            if len(points) == 2:
+                grads = grads - self._local_task_gradients(points[1], local, len(idx), first, seed, scale)
+            return [*grads.rows, grads.losses, *buffers]
+
+        parts = comm.all_reduce_sum(compute, layout, "per-task gradients")
+        n = len(self.split.params)
+        self._average_buffers(parts[n + 1:])
+        return TaskGradients(self.split, parts[:n], parts[n], scale)
+
+    def _task_parallel_gradients(self, points: tuple, idx: np.ndarray, seed: int | None, scale: float) -> TaskGradients:
+        """Compute this rank's tasks on the whole batch and gather the m tasks' rows from all ranks."""
+        slots = self._slots()
+
+        def compute() -> torch.Tensor:
+            rows, losses = self._local_rows(points[0], idx, len(idx), 0, seed, scale, slots)
+            if len(points) == 2:
+                before, _ = self._local_rows(points[1], idx, len(idx), 0, seed, scale, slots)
+                rows = [None if a is None else a - b for a, b in zip(rows, before)]
+            return slots.pack(rows, losses)
+
+        gathered = self.comm.all_gather_slots(compute, slots.n_entries, slots.dtype, self.device,
+                                              "per-task gradients (tasks split among ranks)")
+        rows, losses = slots.assemble(gathered)
+        return TaskGradients(self.split, rows, losses, scale)
+
+    def _local_task_gradients(self, params, idx: np.ndarray, total: int, first: int, seed: int | None,
+                              scale: float) -> TaskGradients:
+        rows, losses = self._local_rows(params, idx, total, first, seed, scale)
+        return TaskGradients(self.split, rows, losses, scale)
+
+    def _local_rows(self, params, idx: np.ndarray, total: int, first: int, seed: int | None, scale: float,
+                    slots: TaskSlots | None = None) -> tuple[list[torch.Tensor | None], torch.Tensor]:
+        """Return the rows summed over this process's micro-batches (shares relative to ``total``) and the m losses.
+
+        With ``slots`` only the rows of this rank's tasks are formed, laid out by ``slots.sub_split``.
+        """
+        split = self.split if slots is None else slots.sub_split
+        tasks = None if slots is None else slots.tasks
         leaves, pdict = self._leaves(params)
         rows = None
         losses = torch.zeros(len(self.losses), dtype=self.loss_dtype, device=self.device)
-        for k, chunk, share in self._micro_batches(idx):
+        for k, chunk, share in self._micro_batches(idx, total, first):
             inputs, targets = self.train_data.batch(chunk)
             with self._forward_scope(seed, k):
                 values = self._task_losses(inputs, targets, pdict, update_buffers=self._claim_buffer_update())
-            part, n_backward = engine.parameter_rows([v * (share * scale) for v in values], leaves, self.split)
-            self.n_backward += n_backward
-            part = [None if r is None else r.detach() for r in part]
-            rows = part if rows is None else [None if a is None else a + b for a, b in zip(rows, part)]
+            chosen = values if tasks is None else [values[s] for s in tasks]
+            if chosen:
+                part, n_backward = self.engine.parameter_rows([v * (share * scale) for v in chosen], leaves, split)
+                self.n_backward += n_backward
+                part = [None if r is None else r.detach() for r in part]
+                rows = part if rows is None else [None if a is None else a + b for a, b in zip(rows, part)]
             losses += share * torch.stack(values).detach()
-        return TaskGradients(self.split, rows, losses, scale)
+        return (rows if rows is not None else [None] * len(leaves)), losses
 
     def _representation_gradients(self, idx: np.ndarray, seed: int | None, scale: float) -> RepresentationGradients:
+        comm = self.comm
+        m = len(self.losses)
+        if comm is None:
+            G, losses = self._local_representation(idx, len(idx), 0, seed, scale)
+        else:
+            local, first = comm.shard(idx, self.micro_batch_size)
+            buffers = self._buffers_to_average()
+            layout = layout_of([((m, m), self.loss_dtype), ((m,), self.loss_dtype),
+                                *[(tuple(b.shape), b.dtype) for b in buffers]], self.device)
+            parts = comm.all_reduce_sum(
+                lambda: [*self._local_representation(local, len(idx), first, seed, scale), *buffers],
+                layout, "the representation Gramian",
+            )
+            G, losses = parts[0], parts[1]
+            self._average_buffers(parts[2:])
+
+        def recompute(weights: torch.Tensor) -> Direction:
+            return self.weighted_gradient(idx, weights, seed=seed, scale=scale)[0]
+
+        return RepresentationGradients((G + G.T) / 2, losses, recompute, scale)
+
+    def _local_representation(self, idx: np.ndarray, total: int, first: int, seed: int | None,
+                              scale: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return Σ over this process's samples of the representation Gramian pieces, and the m losses."""
         trunk, heads = self._trunk_and_heads()
         m = len(self.losses)
         G = torch.zeros(m, m, dtype=self.loss_dtype, device=self.device)
         losses = torch.zeros(m, dtype=self.loss_dtype, device=self.device)
-        for k, chunk, share in self._micro_batches(idx):
+        for k, chunk, share in self._micro_batches(idx, total, first):
             inputs, targets = self.train_data.batch(chunk)
             with self._forward_scope(seed, k):
                 update = self._claim_buffer_update()
@@ -521,11 +735,7 @@ class MultiTaskProblem(FiniteSumProblem):
             J = rows.reshape(m, -1).to(gramian_dtype(rows.dtype)) / scale
             G += (J @ J.T).to(G.dtype)
             losses += share * torch.stack(values).detach()
-
-        def recompute(weights: torch.Tensor) -> Direction:
-            return self.weighted_gradient(idx, weights, seed=seed, scale=scale)[0]
-
-        return RepresentationGradients((G + G.T) / 2, losses, recompute, scale)
+        return G, losses
 
     def weighted_gradient(
         self,
@@ -545,11 +755,59 @@ class MultiTaskProblem(FiniteSumProblem):
         head, not the shared trunk), counted in ``n_head_backward`` rather than ``n_backward``.
         """
         idx = self.check_indices(indices)
+        return self._weighted((params,), idx, self._weights_tensor(weights), seed, scale)
+
+    def weighted_gradient_change(
+        self, indices: np.ndarray, weights, previous: Mapping[str, torch.Tensor], seed: int | None = None,
+        scale: float = 1.0,
+    ) -> tuple[Direction, torch.Tensor]:
+        """Return d(θ) − d(θ') for weights λ on ``indices``, and the task losses at θ.
+
+        d is the direction of :meth:`weighted_gradient`, θ the live parameters and θ' the
+        snapshot ``previous``, with the same samples and dropout seeds at both points. Under a
+        process group the difference travels in one all-reduce.
+        """
+        idx = self.check_indices(indices)
+        return self._weighted((None, previous), idx, self._weights_tensor(weights), seed, scale)
+
+    def _weights_tensor(self, weights) -> torch.Tensor:
         m = len(self.losses)
         lam = torch.as_tensor(np.asarray(weights, dtype=float) if not isinstance(weights, torch.Tensor) else weights,
                               dtype=self.loss_dtype, device=self.device).reshape(-1)
         if lam.numel() != m:
             raise ValueError(f"weights must have one entry per task ({m}), got {lam.numel()}")
+        return lam
+
+    def _weighted(self, points: tuple, idx: np.ndarray, lam: torch.Tensor, seed: int | None,
+                  scale: float) -> tuple[Direction, torch.Tensor]:
+        """Return the weighted direction at points[0] (minus the one at points[1] when given) and the losses at points[0]."""
+        comm = self.comm
+        if comm is None:
+            direction, losses = self._local_weighted(points[0], idx, len(idx), 0, lam, seed, scale)
+            if len(points) == 2:
+                before, _ = self._local_weighted(points[1], idx, len(idx), 0, lam, seed, scale)
+                direction = add_directions(direction, before, -1.0)
+            return direction, losses
+        local, first = comm.shard(idx, self.micro_batch_size)
+        buffers = self._buffers_to_average()
+        layout = direction_layout(self.split, self.loss_dtype, self.device, buffers)
+
+        def compute() -> list:
+            direction, losses = self._local_weighted(points[0], local, len(idx), first, lam, seed, scale)
+            if len(points) == 2:
+                before, _ = self._local_weighted(points[1], local, len(idx), first, lam, seed, scale)
+                direction = add_directions(direction, before, -1.0)
+            return [*direction, losses, *buffers]
+
+        parts = comm.all_reduce_sum(compute, layout, "the weighted gradient")
+        n = len(self.split.params)
+        self._average_buffers(parts[n + 1:])
+        return parts[:n], parts[n]
+
+    def _local_weighted(self, params, idx: np.ndarray, total: int, first: int, lam: torch.Tensor, seed: int | None,
+                        scale: float) -> tuple[Direction, torch.Tensor]:
+        """Return the weighted direction summed over this process's micro-batches, and the m losses."""
+        m = len(self.losses)
         weights_host = lam.detach().cpu().tolist()
         separate = [s for s in range(m) if weights_host[s] < OWN_GRADIENT_MIN_WEIGHT and self.split.task_specific(s)]
         joint = [i for i, o in enumerate(self.split.owner) if o == SHARED or (o >= 0 and o not in separate)]
@@ -562,7 +820,7 @@ class MultiTaskProblem(FiniteSumProblem):
             g = torch.zeros_like(leaves[i]) if g is None else g.detach()
             direction[i] = g if direction[i] is None else direction[i] + g
 
-        for k, chunk, share in self._micro_batches(idx):
+        for k, chunk, share in self._micro_batches(idx, total, first):
             inputs, targets = self.train_data.batch(chunk)
             with self._forward_scope(seed, k):
                 values = self._task_losses(inputs, targets, pdict, update_buffers=self._claim_buffer_update())
@@ -624,22 +882,37 @@ class MultiTaskProblem(FiniteSumProblem):
         return losses
 
     def evaluation_losses(self, params: Mapping[str, torch.Tensor] | None = None) -> torch.Tensor:
-        """Return the m mean task losses on the evaluation split, in eval mode, without gradients."""
+        """Return the m mean task losses on the evaluation split, in eval mode, without gradients.
+
+        Under a process group this is a collective that every rank calls; to evaluate on one
+        rank alone, use ``evaluate(X)``, which stays local.
+        """
+        data = self.validation_data if self.validation_data is not None else self.train_data
+        indices = np.arange(len(data))
+        comm = self.comm
+        if comm is None:
+            return self._local_evaluation_losses(params, indices, len(indices), 0)
+        local, first = comm.shard(indices, self.micro_batch_size)
+        layout = layout_of([((len(self.losses),), self.loss_dtype)], self.device)
+        parts = comm.all_reduce_sum(lambda: [self._local_evaluation_losses(params, local, len(indices), first)],
+                                    layout, "the evaluation losses")
+        return parts[0]
+
+    def _local_evaluation_losses(self, params, indices: np.ndarray, total: int, first: int) -> torch.Tensor:
         data = self.validation_data if self.validation_data is not None else self.train_data
         was_training = self.model.training
         self.model.eval()
-        total = torch.zeros(len(self.losses), dtype=self.loss_dtype, device=self.device)
+        out = torch.zeros(len(self.losses), dtype=self.loss_dtype, device=self.device)
         try:
             with torch.no_grad():
-                indices = np.arange(len(data))
-                for k, chunk, share in self._micro_batches(indices):
+                for k, chunk, share in self._micro_batches(indices, total, first):
                     inputs, targets = data.batch(chunk)
                     with self._forward_scope(None, k):
                         outputs = self._call(self.model, (inputs,), params, update_buffers=False)
-                        total += share * torch.stack(self._task_losses(inputs, targets, None, outputs=outputs))
+                        out += share * torch.stack(self._task_losses(inputs, targets, None, outputs=outputs))
         finally:
             self.model.train(was_training)
-        return total
+        return out
 
     def _evaluate(self, x, out, *args, **kwargs):
         if "dF" in out:
@@ -648,22 +921,27 @@ class MultiTaskProblem(FiniteSumProblem):
                 "of pmo_grad's algorithms, or from sample_jacobian(X, indices)"
             )
         X = np.atleast_2d(np.asarray(x, dtype=float))
-        out["F"] = np.stack([self.evaluation_losses(self.vector_to_params(row)).double().cpu().numpy() for row in X])
+        data = self.validation_data if self.validation_data is not None else self.train_data
+        indices = np.arange(len(data))
+        out["F"] = np.stack([self._local_evaluation_losses(self.vector_to_params(row), indices, len(indices), 0)
+                             .double().cpu().numpy() for row in X])
 
     # ------------------------------------------------------------------ numpy hooks of FiniteSumProblem
+    # They evaluate on the calling process alone, also under a process group.
 
     def _numpy_task_gradients(self, row: np.ndarray, indices: np.ndarray) -> TaskGradients:
         engine = self.engine
         if isinstance(engine, RepresentationEngine):
             self.engine = engine.batched
         try:
-            return self.task_gradients(indices, self.vector_to_params(row), seed=0)
+            self.model.train()
+            return self._local_task_gradients(self.vector_to_params(row), indices, len(indices), 0, 0, 1.0)
         finally:
             self.engine = engine
 
     def _sample_values(self, X: np.ndarray, indices: np.ndarray) -> np.ndarray:
-        return np.stack([self.train_losses(indices, self.vector_to_params(row), seed=0).double().cpu().numpy()
-                         for row in X]) * len(indices)
+        return np.stack([self._local_train_losses(indices, len(indices), 0, self.vector_to_params(row), 0)
+                         .double().cpu().numpy() for row in X]) * len(indices)
 
     def _sample_jacobian(self, X: np.ndarray, indices: np.ndarray) -> np.ndarray:
         out = []

@@ -91,6 +91,9 @@ class TaskGradients:
         """Return G = J_sh J_shᵀ (m × m) of the unscaled shared-parameter Jacobian, on the device.
 
         Accumulated in float32 or wider, whatever the precision the gradients were computed in.
+        The result is symmetrized, (G + Gᵀ)/2, because a matrix product rounds its (s, t) and
+        (t, s) entries differently, and in float32 the difference exceeds what the weight
+        solvers accept as symmetric.
         """
         m = self.split.n_tasks
         device = self.losses.device
