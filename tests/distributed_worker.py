@@ -101,9 +101,9 @@ CASES = {
 def case_problem(name: str, dropout: float = 0.0):
     options = dict(CASES[name][0])
     if options.get("first_loss") == "nan_on_rank_1":
-        # Calls 1 and 2 are the problem's setup and the first evaluation, so calls 5 and 6 are the
-        # third step and its retry.
-        options["first_loss"] = nan_on_rank(nn.MSELoss(), 1, {5, 6})
+        # Calls 1 to 4 are the problem's setup checks and call 5 the first evaluation, so calls 8
+        # and 9 are the third step and its retry.
+        options["first_loss"] = nan_on_rank(nn.MSELoss(), 1, {8, 9})
     if name in ("skip", "batch_norm"):
         options["micro_batch_size"] = None
     return problem(dropout=dropout, **options)
