@@ -8,7 +8,9 @@ problem with ``Minibatch(--batch-size)`` samples per step and Adam (lr 1e-3):
   MGDA/loop          MGDA(), per-task backward passes (engine "loop")
   MGDA/batched       MGDA(), all task gradients in batched backward calls (engine "batched")
   MGDA/repr          MGDA(), MGDA-UB: weights from gradients with respect to the shared features
-  PSMGD q=5, q=8     PSMGD(q), batched engine; weights every q steps, one weighted backward otherwise
+  PSMGD q=5, q=8     PSMGD(q), default engine ("auto": the loop on a CPU, batched on a GPU);
+                     weights every q steps, one weighted backward pass otherwise
+  PSMGD q=5/batched  the same with the batched engine
   torchjd MGDA       torchjd's mtl_backward + jac_to_grad(MGDA()), when torchjd imports
 
 The methods run side by side: each round times ``--steps`` consecutive steps of every method in
@@ -143,8 +145,9 @@ def build_methods(name: str, args) -> dict:
         "MGDA/loop": pmo("loop", MGDA(estimator=batch, step=adam)),
         "MGDA/batched": pmo("batched", MGDA(estimator=batch, step=adam)),
         "MGDA/repr": pmo("representation", MGDA(estimator=batch, step=adam)),
-        "PSMGD q=5": pmo("batched", PSMGD(q=5, estimator=batch, step=adam)),
-        "PSMGD q=8": pmo("batched", PSMGD(q=8, estimator=batch, step=adam)),
+        "PSMGD q=5": pmo("auto", PSMGD(q=5, estimator=batch, step=adam)),
+        "PSMGD q=8": pmo("auto", PSMGD(q=8, estimator=batch, step=adam)),
+        "PSMGD q=5/batched": pmo("batched", PSMGD(q=5, estimator=batch, step=adam)),
     }
     try:
         methods["torchjd MGDA"] = TorchJDMGDA(make_problem(name, hidden, "batched", args.device), args.batch_size)

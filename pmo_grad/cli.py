@@ -97,7 +97,8 @@ def _add_train_parser(sub) -> None:
     run.add_argument("--seed", type=int, default=1, help="seed of the sampling and of the model's initialization (default: 1)")
     run.add_argument("--device", choices=train.DEVICES, default="auto",
                      help="cpu, cuda (one GPU per process under torchrun) or auto (cuda when available)")
-    run.add_argument("--engine", choices=train.ENGINES, default="batched", help="per-task gradient engine (default: batched)")
+    run.add_argument("--engine", choices=train.ENGINES, default="auto",
+                     help="per-task gradient engine (default: auto, batched on a GPU and loop elsewhere)")
     run.add_argument("--task-parallel", action="store_true",
                      help="on refresh steps, split the tasks among the ranks instead of the samples")
     run.add_argument("--hidden", type=_widths, default=None, help="hidden layer widths, e.g. 64,64 (default: per data set)")

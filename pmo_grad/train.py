@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 DATASETS = ("multidigits", "onevsrest", "diabetes")
 ALGORITHMS = ("psmgd", "psmgd-vr", "mgda", "smgd", "stimulus", "linear")
-ENGINES = ("batched", "loop", "representation")
+ENGINES = ("auto", "batched", "loop", "representation")
 OPTIMIZERS = ("adam", "sgd")
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -57,7 +57,7 @@ class TrainSettings:
     optimizer: str = "adam"
     seed: int = 1
     device: str = "auto"
-    engine: str = "batched"
+    engine: str = "auto"
     task_parallel: bool = False
     hidden: tuple[int, ...] | None = None
     eval_every: int | None = None

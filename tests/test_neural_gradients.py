@@ -258,7 +258,7 @@ def test_dataset_matches_tensors():
         (lambda kw: kw.update(losses=[nn.MSELoss(reduction="none"), nn.CrossEntropyLoss(), nn.SmoothL1Loss()]),
          "must return a scalar tensor"),
         (lambda kw: kw.update(micro_batch_size=0), "micro_batch_size must be an integer >= 1"),
-        (lambda kw: kw.update(engine="vmap"), "engine must be one of"),
+        (lambda kw: kw.update(engine="vmap"), "engine must be .auto., one of"),
         (lambda kw: kw.update(nonfinite="ignore"), "nonfinite must be 'raise' or 'skip'"),
         (lambda kw: kw.update(train=(torch.zeros(5, 4), (torch.zeros(4, 1),) * 3)), "target 0 has shape"),
         (lambda kw: kw.update(train=torch.zeros(5, 4)), "map-style torch Dataset or a pair"),

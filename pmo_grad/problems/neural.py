@@ -149,8 +149,9 @@ class MultiTaskProblem(FiniteSumProblem):
     device:
         Where the model, the data and every gradient live; the model's device by default.
     engine:
-        ``"batched"`` (default), ``"loop"``, ``"representation"`` (MGDA-UB) or an engine
-        object from :mod:`pmo_grad.problems.jacobian_engines`.
+        ``"auto"`` (default: ``"batched"`` on a GPU, ``"loop"`` elsewhere), ``"batched"``,
+        ``"loop"``, ``"representation"`` (MGDA-UB) or an engine object from
+        :mod:`pmo_grad.problems.jacobian_engines`.
     micro_batch_size:
         Largest number of samples in one forward pass; every gradient (minibatch, large batch,
         full-data refresh) is accumulated over micro-batches. None: whole requests at once.
@@ -196,7 +197,7 @@ class MultiTaskProblem(FiniteSumProblem):
         validation=None,
         shared: Sequence[torch.Tensor | str] | None = None,
         device: str | torch.device | None = None,
-        engine="batched",
+        engine="auto",
         micro_batch_size: int | None = None,
         precision: MixedPrecision | None = None,
         nonfinite: str = "raise",
@@ -231,7 +232,7 @@ class MultiTaskProblem(FiniteSumProblem):
 
         self.device = _device_of(model, device)
         self.model = model.to(self.device)
-        self.engine = make_engine(engine)
+        self.engine = make_engine(engine, self.device)
         if task_parallel and isinstance(self.engine, RepresentationEngine):
             raise ValueError(
                 "task_parallel=True splits per-task parameter gradients among ranks; the representation engine "

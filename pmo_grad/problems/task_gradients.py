@@ -128,6 +128,9 @@ class TaskGradients:
         bad_losses = torch.nonzero(~torch.isfinite(self.losses)).flatten().tolist()
         if bad_losses:
             return bad_losses[0]
+        present = [row for row in self.rows if row is not None]
+        if not present or bool(torch.isfinite(torch.stack([row.sum().to(torch.float64) for row in present]).sum())):
+            return None  # a NaN or infinite entry would make its row's sum non-finite
         bad = torch.zeros_like(self.losses, dtype=torch.bool)
         for row, owner in zip(self.rows, self.split.owner):
             if row is None:
