@@ -201,3 +201,22 @@ def test_default_termination_ignores_stationarity():
     res = minimize(ConvexQuadraticPair(n_var=3), Tchebycheff(pop_size=3))
     # pymoo counts one generation past the last one run.
     assert res.algorithm.n_gen - 1 == 1000
+
+
+def test_negative_objectives_need_an_ideal_point():
+    from pymoo.core.problem import Problem
+    from pymoo.optimize import minimize
+
+    from pmo_grad import PBI, Tchebycheff
+    import pymoo.gradient.toolbox as anp
+
+    class Shifted(Problem):
+        def __init__(self):
+            super().__init__(n_var=2, n_obj=2, xl=-1.0, xu=1.0)
+
+        def _evaluate(self, x, out, *args, **kwargs):
+            out["F"] = anp.column_stack([anp.sum((x - 0.5) ** 2, axis=1) - 2.0, anp.sum((x + 0.5) ** 2, axis=1) - 2.0])
+
+    for algorithm in (Tchebycheff(pop_size=4), PBI(pop_size=4)):
+        with pytest.raises(ValueError, match="pass ideal="):
+            minimize(Shifted(), algorithm, ("n_gen", 3), seed=1)

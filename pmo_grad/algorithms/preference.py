@@ -90,6 +90,8 @@ class PreferenceAlgorithm(GradientAlgorithm):
         ``None`` gives :func:`default_reference_directions` for ``pop_size`` points.
     q, alpha:
         Weight period and smoothing of the PSMGD schedule (:class:`pmo_grad.weighting.Periodic`).
+        NOTE: with q > 1 the reused weights lag behind the point and trajectories drift off their
+        rays (EPO on DTLZ2: HV 0.68 with q = 1, 0.40 with q = 5), so q = 1 is the default.
     pop_size:
         Number of trajectories when ``ref_dirs`` is None (100 by default); when both are
         given they must agree.
@@ -154,6 +156,14 @@ class PreferenceAlgorithm(GradientAlgorithm):
             raise ValueError(
                 f"{len(infills)} start points were given for {len(self.ref_dirs)} preference vectors; "
                 "pass one start point per preference vector"
+            )
+        F = infills.get("F")
+        if getattr(self.schedule.weighting, "ideal", None) is None and np.any(F < 0):
+            k = int(np.flatnonzero(np.any(F < 0, axis=1))[0])
+            raise ValueError(
+                f"{type(self).__name__} measures every point from the ideal point z, which is 0 unless given, but "
+                f"start point {k} has objectives {np.round(F[k], 4).tolist()} below 0; pass ideal= a point at or "
+                "below every objective value (for example the problem's known minima)"
             )
         super()._initialize_advance(infills, **kwargs)
 
