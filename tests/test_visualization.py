@@ -346,3 +346,23 @@ def _synthetic_trace(stationarity: np.ndarray) -> RunTrace:
         objectives=tuple(np.zeros((1, 2)) for _ in range(T)),
         follows_trajectories=True,
     )
+
+
+def test_convergence_against_a_counter_that_stays_zero_is_rejected():
+    from pymoo.optimize import minimize
+    from pymoo.problems import get_problem
+
+    from pmo_grad import PSMGD
+    from pmo_grad.visualization import RunRecorder, plot_convergence
+
+    res = minimize(get_problem("zdt1"), PSMGD(q=5, pop_size=4), ("n_gen", 4), seed=1,
+                   callback=RunRecorder(ref_point=[1.1, 1.1]))
+    with pytest.raises(ValueError, match="counted no 'n_sample_grads'"):
+        plot_convergence({"PSMGD": res}, x="n_sample_grads")
+
+
+def test_recorder_rejects_a_one_coordinate_reference_point():
+    from pmo_grad.visualization import RunRecorder
+
+    with pytest.raises(ValueError, match="has 1 coordinate"):
+        RunRecorder(ref_point=[1.1])

@@ -41,6 +41,12 @@ def _x_values(label: str, trace: RunTrace, x: str) -> np.ndarray:
             f"run {label!r} ({trace.algorithm}) has no counter {x!r}, so it cannot be drawn against "
             f"{COST_AXES[x]}. Compare it on x='n_eval' or x='seconds', or leave it out of this plot."
         ) from None
+    if x != "seconds" and len(values) > 1 and not np.any(values):
+        raise ValueError(
+            f"run {label!r} ({trace.algorithm}) counted no {x!r} ({COST_AXES[x]}): it stays 0, so every point "
+            "would sit at x = 0. Per-sample gradients are counted on finite-sum problems only; compare on "
+            "x='n_eval', x='n_grad' or x='seconds'."
+        )
     if x == "seconds" and not np.any(np.isfinite(values)):
         raise ValueError(
             f"run {label!r} has no wall times: it was built from a saved history, which stores none. "

@@ -212,9 +212,14 @@ def _check_ref_point(ref_point: ArrayLike | None) -> np.ndarray | None:
     if ref_point is None:
         return None
     point = np.asarray(ref_point, dtype=float)
-    if point.ndim != 1 or point.size < 2 or not np.all(np.isfinite(point)):
+    if point.ndim != 1 or not np.all(np.isfinite(point)):
         raise ValueError(
             f"ref_point must be a 1-D sequence of finite numbers, one per objective, got {ref_point!r}"
+        )
+    if point.size < 2:
+        raise ValueError(
+            f"ref_point {ref_point!r} has {point.size} coordinate(s); a multi-objective problem needs one per "
+            "objective, at least 2, for example [1.1, 1.1]"
         )
     return point
 
