@@ -334,3 +334,17 @@ def test_gradients_on_cuda_match_the_cpu():
     gpu = tiny_problem("batched", device="cuda")
     a, b = cpu.task_gradients(None, seed=0), gpu.task_gradients(None, seed=0)
     torch.testing.assert_close(a.gramian(), b.gramian().cpu(), rtol=1e-8, atol=1e-10)
+
+
+def test_data_fingerprint_sees_one_changed_entry():
+    from pmo_grad.algorithms.data_parallel import _data_fingerprint
+
+    X, (y1, y2, y3) = regression_data()
+    changed = y1.clone()
+    changed[25, 0] += 1.0
+    model = mlp_multitask(4, [1, 3, 1], hidden=(6,)).double()
+    losses = [nn.MSELoss(), nn.CrossEntropyLoss(), nn.SmoothL1Loss()]
+    same = MultiTaskProblem(model, (X, (y1, y2, y3)), losses)
+    other = MultiTaskProblem(model, (X, (changed, y2, y3)), losses)
+    assert _data_fingerprint(same) == _data_fingerprint(MultiTaskProblem(model, (X.clone(), (y1, y2, y3)), losses))
+    assert _data_fingerprint(same) != _data_fingerprint(other)

@@ -36,18 +36,42 @@ if TYPE_CHECKING:  # torch is imported only by runs that train networks
 logger = logging.getLogger(__name__)
 
 
-def _data_fingerprint(problem) -> str:
-    """Return a digest of three training samples (first, middle, last) and the sizes of the splits."""
+def _tensor_checksum(t) -> str:
+    """Return sums of t and of t weighted by a fixed index pattern, in float64 on t's device.
+
+    Every rank holds the same data, so the same reductions give the same bits; a change in a
+    single entry changes the weighted sum (the weights 1 + (i mod 9973) make cancellation unlikely).
+    """
     import torch
 
-    data = problem.train_data
-    n = len(data)
-    inputs, targets = data.batch(np.unique([0, n // 2, n - 1]))
+    flat = t.detach().reshape(-1).to(torch.float64)
+    weights = 1.0 + torch.remainder(torch.arange(flat.numel(), device=flat.device, dtype=torch.float64), 9973.0)
+    return f"{float(flat.sum())!r}/{float((flat * weights).sum())!r}/{tuple(t.shape)}"
+
+
+def _data_fingerprint(problem) -> str:
+    """Return a digest of the training and validation data and the sizes of the splits.
+
+    Tensor data are summarized in full (:func:`_tensor_checksum`). NOTE: a map-style dataset is
+    read item by item, so only three training samples (first, middle, last) are compared.
+    """
+    import torch
+
+    from pmo_grad.problems.task_data import TensorTaskData
+
     digest = hashlib.sha256()
-    for t in (inputs, *targets):
-        digest.update(t.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
-    validation = problem.validation_data
-    digest.update(f"{n}/{0 if validation is None else len(validation)}".encode())
+    for data in (problem.train_data, problem.validation_data):
+        if data is None:
+            digest.update(b"none")
+        elif isinstance(data, TensorTaskData):
+            for t in (data.inputs, *data.targets):
+                digest.update(_tensor_checksum(t).encode())
+        else:
+            n = len(data)
+            inputs, targets = data.batch(np.unique([0, n // 2, n - 1]))
+            for t in (inputs, *targets):
+                digest.update(t.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+            digest.update(str(n).encode())
     return digest.hexdigest()[:16]
 
 

@@ -875,10 +875,11 @@ class MultiTaskProblem(FiniteSumProblem):
         bad = torch.nonzero(~torch.isfinite(losses)).flatten().tolist()
         if bad:
             split = "validation" if self.validation_data is not None else "training"
+            where = "" if getattr(self, "comm", None) is None else f" on rank {self.comm.rank} of {self.comm.world_size}"
             raise NonFiniteLossError(
                 f"the {split} loss of task {self.task_names[bad[0]]!r} is {float(losses[bad[0]])} at generation "
-                f"{generation}. The model diverged (lower the learning rate) or the {split} data contains NaN "
-                "or infinite values"
+                f"{generation}{where}. The model diverged (lower the learning rate) or the {split} data contains "
+                "NaN or infinite values"
             )
         return losses
 
