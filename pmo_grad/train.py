@@ -179,6 +179,7 @@ def write_outputs(outcome: TrainOutcome, settings: TrainSettings) -> list[Path]:
     record = {
         "validation_loss": losses,
         "world_size": outcome.world_size,
+        "generations_completed": int(res.algorithm.n_gen) - 1,
         "counters": {k: int(v) for k, v in res.algorithm.counters.items()},
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(settings).items()},
     }
