@@ -8,11 +8,11 @@
   progression after one year, and the serum measurements s5 and s6, each predicted from age,
   sex, body-mass index, blood pressure and s1–s4.
 
-Each is a map-style torch ``Dataset`` of one split ("train", "validation" or "test"); its item
+Each is a map-style torch ``Dataset`` of one split ("train", "validation" or "test"). Its item
 j is (x_j, (y_j1, …, y_jm)), and ``task_tensors`` gives all of it as tensors, which a
 :class:`MultiTaskProblem` keeps on its device. The split assigns every source sample to exactly
-one split (70 / 15 / 15 %, from a seeded permutation), so no image or patient is shared between
-splits.
+one split (70 / 15 / 15 %, from a seeded permutation), so no source sample is shared between
+splits. scikit-learn's digits contain a few identical images, which can land in different splits.
 """
 
 from __future__ import annotations
