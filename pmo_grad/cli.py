@@ -36,8 +36,17 @@ def _seeds(text: str) -> list[int]:
     return seeds
 
 
+class _RankZeroParser(argparse.ArgumentParser):
+    """An argument parser whose errors are printed by rank 0 alone under torchrun (all ranks exit with 2)."""
+
+    def error(self, message: str):
+        if launch_rank() != 0:
+            raise SystemExit(2)
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pmo-grad", description="Gradient-based multi-objective optimization on pymoo.")
+    parser = _RankZeroParser(prog="pmo-grad", description="Gradient-based multi-objective optimization on pymoo.")
     sub = parser.add_subparsers(dest="command", required=True)
     cmp = sub.add_parser(
         "compare",

@@ -96,3 +96,13 @@ def test_nsga3_directions_fit_population(n_obj, pop_size, expected):
     directions = compare.nsga3_directions(n_obj, pop_size)
     assert directions.shape == (expected, n_obj)
     np.testing.assert_allclose(directions.sum(axis=1), 1.0)
+
+
+def test_argument_errors_print_on_rank_zero_only(monkeypatch, capsys):
+    from pmo_grad.cli import main
+
+    monkeypatch.setenv("RANK", "1")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--data", "no-such-data-set"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == ""

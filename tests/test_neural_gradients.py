@@ -348,3 +348,9 @@ def test_data_fingerprint_sees_one_changed_entry():
     other = MultiTaskProblem(model, (X, (changed, y2, y3)), losses)
     assert _data_fingerprint(same) == _data_fingerprint(MultiTaskProblem(model, (X.clone(), (y1, y2, y3)), losses))
     assert _data_fingerprint(same) != _data_fingerprint(other)
+
+
+def test_task_parallel_alone_warns(caplog):
+    with caplog.at_level(logging.WARNING):
+        tiny_problem(task_parallel=True)
+    assert "the option has no effect" in caplog.text

@@ -241,6 +241,9 @@ class MultiTaskProblem(FiniteSumProblem):
             )
         if task_parallel and distributed is False:
             raise ValueError("task_parallel=True splits tasks among the ranks of a process group; it needs distributed=None or True")
+        if task_parallel and distributed is None and not process_group_ready():
+            logger.warning("task_parallel=True, but no torch.distributed process group is initialized, so the problem "
+                           "works alone and the option has no effect; launch with torchrun to split the tasks")
         self.task_parallel = task_parallel
         self._distributed = distributed
         self._comm: Communicator | None = None
