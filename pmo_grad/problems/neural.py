@@ -205,6 +205,7 @@ class MultiTaskProblem(FiniteSumProblem):
         distributed: bool | Communicator | None = None,
         task_parallel: bool = False,
     ) -> None:
+        """Check the model, data and losses, and infer the parameter split (see the class docstring)."""
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         if isinstance(losses, Mapping):
