@@ -51,24 +51,14 @@ sys.path.insert(0, __import__("os").path.dirname(__import__("os").path.dirname(_
 
 from benchmarks.provenance import git_state, package_source_digest  # noqa: E402
 from pmo_grad import MGDA, PSMGD, LinearScalarization, Minibatch, TorchOptimizer  # noqa: E402
-from pmo_grad.problems.datasets import MultiDigits, OneVsRestDigits  # noqa: E402
-from pmo_grad.problems.networks import mlp_multitask  # noqa: E402
-from pmo_grad.problems.neural import MultiTaskProblem  # noqa: E402
+from pmo_grad.problems.datasets import multi_digits_problem, one_vs_rest_problem  # noqa: E402
 
 
 def make_problem(name: str, hidden: tuple[int, ...], engine: str, device: str, micro_batch_size=None, pairings=1):
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        if name == "multidigits":
-            data, val = MultiDigits("train", pairings=pairings), MultiDigits("validation")
-            model = mlp_multitask(144, [10, 10], hidden=hidden)
-            losses = [torch.nn.CrossEntropyLoss()] * 2
-        else:
-            data, val = OneVsRestDigits("train"), OneVsRestDigits("validation")
-            model = mlp_multitask(64, [1] * 10, hidden=hidden)
-            losses = [torch.nn.BCEWithLogitsLoss()] * 10
-    return MultiTaskProblem(model, data, losses, validation=val, engine=engine, device=device,
-                            micro_batch_size=micro_batch_size)
+    options = dict(hidden=hidden, engine=engine, device=device, micro_batch_size=micro_batch_size)
+    if name == "multidigits":
+        return multi_digits_problem(pairings=pairings, **options)
+    return one_vs_rest_problem(**options)
 
 
 class PmoGradMethod:

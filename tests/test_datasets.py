@@ -26,13 +26,15 @@ def test_multidigits_canvases_hold_the_labelled_digits():
 
 def test_splits_deterministic_and_disjoint():
     a, b = MultiDigits("train"), MultiDigits("train")
-    assert torch.equal(a.inputs, b.inputs) and all(torch.equal(x, y) for x, y in zip(a.targets, b.targets))
+    assert torch.equal(a.inputs, b.inputs)
+    assert all(torch.equal(x, y) for x, y in zip(a.targets, b.targets))
     assert not torch.equal(MultiDigits("train", seed=1).inputs, a.inputs)
     sizes = [len(OneVsRestDigits(split)) for split in ("train", "validation", "test")]
     assert sum(sizes) == 1797
     rows = [set(map(bytes, OneVsRestDigits(split).inputs.numpy())) for split in ("train", "validation", "test")]
     # some digit images are exact duplicates in the source data, so allow a handful of shared rows
-    assert len(rows[0] & rows[1]) < 10 and len(rows[0] & rows[2]) < 10
+    assert len(rows[0] & rows[1]) < 10
+    assert len(rows[0] & rows[2]) < 10
 
 
 def test_one_vs_rest_targets_one_hot():
@@ -44,9 +46,11 @@ def test_one_vs_rest_targets_one_hot():
 
 def test_diabetes_tasks_standardized():
     train = DiabetesTasks("train")
-    assert train.inputs.shape[1] == 8 and len(train.targets) == 3
+    assert train.inputs.shape[1] == 8
+    assert len(train.targets) == 3
     for y in train.targets:
-        assert abs(float(y.mean())) < 1e-5 and abs(float(y.std(unbiased=False)) - 1) < 1e-4
+        assert abs(float(y.mean())) < 1e-5
+        assert abs(float(y.std(unbiased=False)) - 1) < 1e-4
     test = DiabetesTasks("test")
     assert len(train) + len(DiabetesTasks("validation")) + len(test) == 442
 

@@ -118,7 +118,8 @@ def test_engines_agree_and_count_backward_calls():
     a, b = loop.task_gradients(None, seed=0), batched.task_gradients(None, seed=0)
     for x, y in zip(a.rows, b.rows):
         torch.testing.assert_close(x, y, rtol=1e-10, atol=1e-12)
-    assert loop.n_backward == 3 and batched.n_backward == 1
+    assert loop.n_backward == 3
+    assert batched.n_backward == 1
     chunked = tiny_problem(BatchedEngine(task_chunk_size=2))
     c = chunked.task_gradients(None, seed=0)
     assert chunked.n_backward == 2

@@ -46,7 +46,8 @@ def test_psmgd_trains_multidigits():
     assert res.model is problem.model
     np.testing.assert_array_equal(res.X[0], parameters(res.model).double().numpy())
     counters = res.algorithm.counters
-    assert counters["n_grad"] == 12 and counters["n_weighted_grad"] == 47
+    assert counters["n_grad"] == 12
+    assert counters["n_weighted_grad"] == 47
 
 
 @pytest.mark.parametrize("engine, refresh_calls", [("loop", 3), ("batched", 1), ("representation", 2)])
@@ -72,7 +73,8 @@ def test_seeded_runs_repeat_exactly():
         return parameters(res.model), res.F
 
     a, b, c = run(3), run(3), run(4)
-    assert torch.equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert torch.equal(a[0], b[0])
+    assert np.array_equal(a[1], b[1])
     assert not torch.equal(a[0], c[0])
 
 
@@ -115,7 +117,8 @@ def test_baselines_train_networks(make):
     problem = tiny_problem()
     start = problem.evaluation_losses().numpy()
     res = minimize(problem, make(), ("n_gen", 40), seed=0)
-    assert np.all(np.isfinite(res.F)) and res.F[0].sum() < start.sum()
+    assert np.all(np.isfinite(res.F))
+    assert res.F[0].sum() < start.sum()
 
 
 def test_sgd_step_follows_direction():
@@ -240,7 +243,8 @@ def test_grad_scaler_overflow_skips_step():
     start = parameters(model)
     algorithm.next()
     assert torch.equal(start, parameters(model))
-    assert algorithm.counters["n_skipped"] == 1 and scaler.get_scale() < 1e38
+    assert algorithm.counters["n_skipped"] == 1
+    assert scaler.get_scale() < 1e38
     for _ in range(3):
         algorithm.next()
     assert not torch.equal(start, parameters(model))
@@ -349,4 +353,5 @@ def test_network_options_rejected_on_pymoo_problems(tmp_path):
 def test_multidigits_trains_on_cuda():
     problem = multi_digits_problem(hidden=(32,), device="cuda")
     res = minimize(problem, PSMGD(q=5, estimator=Minibatch(64)), ("n_gen", 30), seed=1)
-    assert next(res.model.parameters()).is_cuda and np.all(np.isfinite(res.F))
+    assert next(res.model.parameters()).is_cuda
+    assert np.all(np.isfinite(res.F))

@@ -348,7 +348,7 @@ def _synthetic_trace(stationarity: np.ndarray) -> RunTrace:
     )
 
 
-def test_convergence_against_a_counter_that_stays_zero_is_rejected():
+def test_convergence_zero_counter_rejected():
     from pymoo.optimize import minimize
     from pymoo.problems import get_problem
 

@@ -405,15 +405,14 @@ class GradientAlgorithm(Algorithm):
         self.random_state.bit_generator.state = state["numpy_rng"]
         self._evaluated_gen = state["evaluated_gen"]
         self.start_time = time.time()
-        self.n_iter = state["n_iter"] + 1
         self.pop = self._network_population(np.asarray(state["F"], dtype=float), count_eval=False)
         self._set_optimum()
         self.is_initialized = True
-        # The termination sees the completed generation, as after any generation, so a run that
-        # already reached it returns the saved result unchanged instead of stepping once more.
+        # As after any generation, the termination is updated at the completed generation before
+        # n_iter moves on, so a run that already reached it returns the saved result unchanged.
         self.n_iter = state["n_iter"]
         self.termination.update(self)
-        self.n_iter = state["n_iter"] + 1
+        self.n_iter += 1
         if self.termination.has_terminated():
             logger.warning("checkpoint %s is at generation %d, where this run's termination is already met; "
                            "returning the saved result unchanged", self.checkpoint.path, state["n_iter"])

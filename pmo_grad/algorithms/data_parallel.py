@@ -39,8 +39,9 @@ logger = logging.getLogger(__name__)
 def _tensor_checksum(t) -> str:
     """Return sums of t and of t weighted by a fixed index pattern, in float64 on t's device.
 
-    Every rank holds the same data, so the same reductions give the same bits; a change in a
-    single entry changes the weighted sum (the weights 1 + (i mod 9973) make cancellation unlikely).
+    Every rank keeps the same data, so the same reductions give the same bits. A change in a
+    single entry changes the weighted sum, and the weights 1 + (i mod 9973) make cancellation
+    unlikely.
     """
     import torch
 

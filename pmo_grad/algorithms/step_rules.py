@@ -42,6 +42,16 @@ def _positive(name: str, value: float) -> float:
     return value
 
 
+def _growth_factors(grow: float, shrink: float) -> tuple[float, float]:
+    """Return (grow, shrink) as floats, checked: grow finite and > 1, shrink in (0, 1)."""
+    grow_value, shrink_value = float(grow), float(shrink)
+    if not math.isfinite(grow_value) or grow_value <= 1.0:
+        raise ValueError(f"grow must be a finite number > 1, got {grow!r}")
+    if not 0.0 < shrink_value < 1.0:
+        raise ValueError(f"shrink must lie in (0, 1), got {shrink!r}")
+    return grow_value, shrink_value
+
+
 class StepRule(Protocol):
     """A step rule: ``init`` makes its state for K points, a call makes one step of all of them."""
 
@@ -150,12 +160,7 @@ class AdaptiveStep:
         self.max_lr = self.lr if max_lr is None else _positive("max_lr", max_lr)
         if self.max_lr < self.lr:
             raise ValueError(f"max_lr must be >= lr = {self.lr:g}, got {max_lr!r}")
-        self.grow = float(grow)
-        if not math.isfinite(self.grow) or self.grow <= 1.0:
-            raise ValueError(f"grow must be a finite number > 1, got {grow!r}")
-        self.shrink = float(shrink)
-        if not 0.0 < self.shrink < 1.0:
-            raise ValueError(f"shrink must lie in (0, 1), got {shrink!r}")
+        self.grow, self.shrink = _growth_factors(grow, shrink)
 
     def init(self, n_points: int) -> AdaptiveStepState:
         return AdaptiveStepState(lr=np.full(n_points, self.lr))
@@ -226,12 +231,7 @@ class RpropStep:
         self.min_lr = float(min_lr)
         if not 0.0 <= self.min_lr <= self.lr:
             raise ValueError(f"min_lr must lie in [0, lr = {self.lr:g}], got {min_lr!r}")
-        self.grow = float(grow)
-        if not math.isfinite(self.grow) or self.grow <= 1.0:
-            raise ValueError(f"grow must be a finite number > 1, got {grow!r}")
-        self.shrink = float(shrink)
-        if not 0.0 < self.shrink < 1.0:
-            raise ValueError(f"shrink must lie in (0, 1), got {shrink!r}")
+        self.grow, self.shrink = _growth_factors(grow, shrink)
 
     def init(self, n_points: int) -> None:
         # The number of variables is known only at the first step.

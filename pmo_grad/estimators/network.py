@@ -28,6 +28,15 @@ from pmo_grad.problems.jacobian_engines import RepresentationEngine
 from pmo_grad.problems.task_gradients import TaskGradients, add_directions
 
 
+def _check_batch_fits(problem, batch_size: int, replace: bool) -> None:
+    """Raise ValueError when ``batch_size`` samples cannot be drawn without replacement."""
+    if not replace and batch_size > problem.n_samples:
+        raise ValueError(
+            f"batch_size {batch_size} exceeds the network problem's {problem.n_samples} training samples; "
+            "lower it or pass replace=True"
+        )
+
+
 class NetworkFullData:
     """Gradients over all n training samples, accumulated over micro-batches."""
 
@@ -53,11 +62,7 @@ class NetworkMinibatch:
     """Gradients averaged over b samples drawn anew at every request."""
 
     def __init__(self, problem, batch_size: int, replace: bool) -> None:
-        if not replace and batch_size > problem.n_samples:
-            raise ValueError(
-                f"batch_size {batch_size} exceeds the network problem's {problem.n_samples} training samples; "
-                "lower it or pass replace=True"
-            )
+        _check_batch_fits(problem, batch_size, replace)
         self.problem = problem
         self.batch_size = batch_size
         self.replace = replace
@@ -108,11 +113,7 @@ class NetworkRecursive:
                 "Recursive() adds gradients across steps, which a GradScaler's changing loss scale would corrupt; "
                 "use MixedPrecision(torch.bfloat16) without a scaler"
             )
-        if not replace and batch_size > problem.n_samples:
-            raise ValueError(
-                f"batch_size {batch_size} exceeds the network problem's {problem.n_samples} training samples; "
-                "lower it or pass replace=True"
-            )
+        _check_batch_fits(problem, batch_size, replace)
         self.problem = problem
         self.batch_size = batch_size
         self.period = period

@@ -146,6 +146,23 @@ class DiabetesTasks(_TaskTensors):
         super().__init__(torch.from_numpy(x), tuple(torch.from_numpy(y[:, [s]].copy()) for s in range(3)), split)
 
 
+def _mlp_problem(n_inputs: int, head_outputs: list[int], loss, train: _TaskTensors, validation: _TaskTensors,
+                 hidden: tuple[int, ...], model_seed: int, problem_options: dict):
+    """Return a :class:`MultiTaskProblem` of an MLP with one head per task and one loss for every task.
+
+    The model is initialized from ``torch.manual_seed(model_seed)`` inside a forked random
+    state, so the caller's random state is left as it was.
+    """
+    from pmo_grad.problems.networks import mlp_multitask
+    from pmo_grad.problems.neural import MultiTaskProblem
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(model_seed)
+        model = mlp_multitask(n_inputs, head_outputs, hidden=hidden)
+    losses = {name: loss for name in train.task_names}
+    return MultiTaskProblem(model, train, losses, validation=validation, **problem_options)
+
+
 def multi_digits_problem(
     hidden: tuple[int, ...] = (64, 64),
     seed: int = 0,
@@ -159,20 +176,10 @@ def multi_digits_problem(
     state; ``problem_options`` go to :class:`MultiTaskProblem` (``device``, ``engine``,
     ``micro_batch_size``, …). The validation split is the evaluation split.
     """
-    from pmo_grad.problems.networks import mlp_multitask
-    from pmo_grad.problems.neural import MultiTaskProblem
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(model_seed)
-        model = mlp_multitask(144, [10, 10], hidden=hidden)
-    cross_entropy = torch.nn.CrossEntropyLoss()
-    return MultiTaskProblem(
-        model,
-        MultiDigits("train", pairings=pairings, seed=seed),
-        {"left": cross_entropy, "right": cross_entropy},
-        validation=MultiDigits("validation", pairings=pairings, seed=seed),
-        **problem_options,
-    )
+    train = MultiDigits("train", pairings=pairings, seed=seed)
+    validation = MultiDigits("validation", pairings=pairings, seed=seed)
+    return _mlp_problem(144, [10, 10], torch.nn.CrossEntropyLoss(), train, validation, hidden, model_seed,
+                        problem_options)
 
 
 def one_vs_rest_problem(hidden: tuple[int, ...] = (64,), seed: int = 0, model_seed: int = 0, **problem_options):
@@ -181,20 +188,9 @@ def one_vs_rest_problem(hidden: tuple[int, ...] = (64,), seed: int = 0, model_se
     Each task's loss is ``torch.nn.BCEWithLogitsLoss`` on its head's logit. The model is
     initialized as in :func:`multi_digits_problem`, and the validation split is the evaluation split.
     """
-    from pmo_grad.problems.networks import mlp_multitask
-    from pmo_grad.problems.neural import MultiTaskProblem
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(model_seed)
-        model = mlp_multitask(64, [1] * 10, hidden=hidden)
-    logistic = torch.nn.BCEWithLogitsLoss()
-    return MultiTaskProblem(
-        model,
-        OneVsRestDigits("train", seed=seed),
-        {name: logistic for name in OneVsRestDigits.task_names},
-        validation=OneVsRestDigits("validation", seed=seed),
-        **problem_options,
-    )
+    train, validation = OneVsRestDigits("train", seed=seed), OneVsRestDigits("validation", seed=seed)
+    return _mlp_problem(64, [1] * 10, torch.nn.BCEWithLogitsLoss(), train, validation, hidden, model_seed,
+                        problem_options)
 
 
 def diabetes_problem(hidden: tuple[int, ...] = (32,), seed: int = 0, model_seed: int = 0, **problem_options):
@@ -203,17 +199,5 @@ def diabetes_problem(hidden: tuple[int, ...] = (32,), seed: int = 0, model_seed:
     Each task's loss is ``torch.nn.MSELoss`` on the standardized target. The model is
     initialized as in :func:`multi_digits_problem`, and the validation split is the evaluation split.
     """
-    from pmo_grad.problems.networks import mlp_multitask
-    from pmo_grad.problems.neural import MultiTaskProblem
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(model_seed)
-        model = mlp_multitask(8, [1, 1, 1], hidden=hidden)
-    squared_error = torch.nn.MSELoss()
-    return MultiTaskProblem(
-        model,
-        DiabetesTasks("train", seed=seed),
-        {name: squared_error for name in DiabetesTasks.task_names},
-        validation=DiabetesTasks("validation", seed=seed),
-        **problem_options,
-    )
+    train, validation = DiabetesTasks("train", seed=seed), DiabetesTasks("validation", seed=seed)
+    return _mlp_problem(8, [1, 1, 1], torch.nn.MSELoss(), train, validation, hidden, model_seed, problem_options)

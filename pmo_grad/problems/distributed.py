@@ -251,14 +251,16 @@ class Communicator:
 
         Micro-batches are numbered across ranks in shard order, rank r's first one following the
         last of rank r − 1. Random layers are seeded per micro-batch number, so when every shard
-        is a whole number of micro-batches of ``micro_batch_size`` samples, each micro-batch sees
+        is a whole number of micro-batches of ``micro_batch_size`` samples, each micro-batch gets
         the same samples and the same dropout masks as in a single process.
         """
         parts = np.array_split(np.asarray(indices), self.world_size)
         first = 0
         for r in range(self.rank):
             n = len(parts[r])
-            first += (math.ceil(n / micro_batch_size) if micro_batch_size else 1) if n else 0
+            if n == 0:
+                continue
+            first += math.ceil(n / micro_batch_size) if micro_batch_size else 1
         return parts[self.rank], first
 
     def task_block(self, n_tasks: int, rank: int | None = None) -> range:
@@ -380,7 +382,7 @@ class Communicator:
         return box[0]
 
     def require_same(self, values: dict, hint: str) -> None:
-        """Raise a ValueError on every rank unless ``values`` is the same on all ranks; ``hint`` says how to fix it."""
+        """Raise a ValueError on every rank unless ``values`` is the same on all ranks; ``hint`` tells how to fix it."""
         gathered = self.all_gather_object(values)
         differing = sorted({key for other in gathered for key in values if other.get(key) != values.get(key)})
         if differing:

@@ -18,7 +18,7 @@ Training-mode forward passes follow three rules:
 * dropout and every other random layer draw from a seed that the algorithm passes in, inside
   ``torch.random.fork_rng``, so the masks are the library's and a second forward on the same
   samples with the same seed (the recursive estimator's previous point, the representation
-  engine's weighted pass) sees the same masks; the caller's global random state is untouched;
+  engine's weighted pass) draws the same masks; the caller's global random state is untouched;
 * buffers (batch-norm running statistics) are updated by the first forward pass of a step only
   (:meth:`MultiTaskProblem.begin_step` allows it); every other forward runs on copies of them,
   so the statistics move once per step whatever the number of tasks, micro-batches or points;
@@ -343,7 +343,12 @@ class MultiTaskProblem(FiniteSumProblem):
         if shared is None:
             owner = []
             for tasks in reach:
-                owner.append(SHARED if len(tasks) >= 2 else tasks[0] if tasks else UNREACHED)
+                if len(tasks) >= 2:
+                    owner.append(SHARED)
+                elif tasks:
+                    owner.append(tasks[0])
+                else:
+                    owner.append(UNREACHED)
         else:
             by_id = {id(p): name for name, p in trainable}
             shared_names = set()
@@ -695,7 +700,10 @@ class MultiTaskProblem(FiniteSumProblem):
                 part, n_backward = self.engine.parameter_rows([v * (share * scale) for v in chosen], leaves, split)
                 self.n_backward += n_backward
                 part = [None if r is None else r.detach() for r in part]
-                rows = part if rows is None else [None if a is None else a + b for a, b in zip(rows, part)]
+                if rows is None:
+                    rows = part
+                else:
+                    rows = [None if a is None else a + b for a, b in zip(rows, part)]
             losses += share * torch.stack(values).detach()
         return (rows if rows is not None else [None] * len(leaves)), losses
 
@@ -914,7 +922,9 @@ class MultiTaskProblem(FiniteSumProblem):
                 for k, chunk, share in self._micro_batches(indices, total, first):
                     inputs, targets = data.batch(chunk)
                     with self._forward_scope(None, k):
-                        outputs = self._call(self.model, (inputs,), params, update_buffers=False)
+                        # In eval mode batch norm reads its running statistics without updating
+                        # them, so the forward pass needs no copies of the buffers.
+                        outputs = self._call(self.model, (inputs,), params, update_buffers=True)
                         out += share * torch.stack(self._task_losses(inputs, targets, None, outputs=outputs))
         finally:
             self.model.train(was_training)

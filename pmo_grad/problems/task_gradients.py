@@ -62,7 +62,12 @@ class ParameterSplit:
     def summary(self) -> str:
         counts = {"shared": 0, "unreached": 0}
         for p, o in zip(self.params, self.owner):
-            key = "shared" if o == SHARED else "unreached" if o == UNREACHED else f"task {o}"
+            if o == SHARED:
+                key = "shared"
+            elif o == UNREACHED:
+                key = "unreached"
+            else:
+                key = f"task {o}"
             counts[key] = counts.get(key, 0) + p.numel()
         return ", ".join(f"{key}: {value}" for key, value in counts.items())
 
@@ -75,9 +80,9 @@ def gramian_dtype(dtype: torch.dtype) -> torch.dtype:
 class TaskGradients:
     """Per-task gradients on one batch, possibly scaled by a loss scale.
 
-    ``rows[i]`` holds, for shared parameter i, the stacked gradients of all m tasks
-    (m × shape of θ_i); for a parameter of task s, that task's gradient (shape of θ_i); for an
-    unreached parameter, None. Every entry is multiplied by ``scale`` (a ``GradScaler``'s loss
+    ``rows[i]`` contains the stacked gradients of all m tasks (m × shape of θ_i) when parameter
+    i is shared. For a parameter of task s it contains that task's gradient (shape of θ_i),
+    and for an unreached parameter it is None. Every entry is multiplied by ``scale`` (a ``GradScaler``'s loss
     scale, 1 otherwise). ``losses`` are the m task losses on the batch, unscaled.
     """
 
@@ -128,9 +133,8 @@ class TaskGradients:
         bad_losses = torch.nonzero(~torch.isfinite(self.losses)).flatten().tolist()
         if bad_losses:
             return bad_losses[0]
-        present = [row for row in self.rows if row is not None]
-        if not present or bool(torch.isfinite(torch.stack([row.sum().to(torch.float64) for row in present]).sum())):
-            return None  # a NaN or infinite entry would make its row's sum non-finite
+        if all_finite(self.rows):
+            return None
         bad = torch.zeros_like(self.losses, dtype=torch.bool)
         for row, owner in zip(self.rows, self.split.owner):
             if row is None:
@@ -163,16 +167,21 @@ def add_directions(a: Direction, b: Direction, sign: float = 1.0) -> Direction:
     return [None if x is None else x + sign * y for x, y in zip(a, b)]
 
 
-def direction_is_finite(direction: Direction) -> bool:
-    """Tell whether every entry of the direction is finite, with one host synchronization.
+def all_finite(tensors) -> bool:
+    """Tell whether every entry of the tensors (None entries skipped) is finite, with one host synchronization.
 
-    A NaN or infinite entry makes its tensor's sum non-finite; a finite sum that overflows is
-    checked entry by entry, so the answer is exact.
+    A NaN or infinite entry makes its tensor's sum non-finite. A non-finite total of finite
+    entries (an overflowing sum) is checked entry by entry, so the result is exact.
     """
-    present = [d for d in direction if d is not None]
+    present = [t for t in tensors if t is not None]
     if not present:
         return True
-    total = torch.stack([d.sum().to(torch.float64) for d in present]).sum()
+    total = torch.stack([t.sum().to(torch.float64) for t in present]).sum()
     if bool(torch.isfinite(total)):
         return True
-    return all(bool(torch.isfinite(d).all()) for d in present)
+    return all(bool(torch.isfinite(t).all()) for t in present)
+
+
+def direction_is_finite(direction: Direction) -> bool:
+    """Tell whether every entry of the direction is finite (see :func:`all_finite`)."""
+    return all_finite(direction)
