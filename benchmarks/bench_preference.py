@@ -46,10 +46,8 @@ from __future__ import annotations
 
 import argparse
 import csv
-import datetime
 import math
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -60,7 +58,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pymoo  # noqa: E402
 from pymoo.algorithms.moo.nsga2 import NSGA2  # noqa: E402
 from pymoo.algorithms.moo.nsga3 import NSGA3  # noqa: E402
 from pymoo.indicators.hv import HV  # noqa: E402
@@ -68,8 +65,7 @@ from pymoo.optimize import minimize  # noqa: E402
 from pymoo.termination.max_time import TimeBasedTermination  # noqa: E402
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting  # noqa: E402
 
-import pmo_grad  # noqa: E402
-from provenance import git_state, package_source_digest  # noqa: E402  (benchmarks/ is the script folder)
+from provenance import common_run_info, package_source_digest  # noqa: E402  (benchmarks/ is the script folder)
 from pmo_grad import EPO, PBI, PSMGD, ConstantStep, HypervolumeAscent, ParetoMTL, Tchebycheff  # noqa: E402
 from pmo_grad.algorithms import PreferenceAlgorithm  # noqa: E402
 from pmo_grad.compare import PROBLEMS, ProblemSpec, nsga3_directions  # noqa: E402
@@ -298,16 +294,7 @@ def plot_fronts(runs: list[Run], seed: int, path: str) -> bool:
 
 def run_info(args: argparse.Namespace) -> dict[str, str]:
     return {
-        "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pymoo": pymoo.__version__,
-        "matplotlib": matplotlib.__version__,
-        "pmo_grad": pmo_grad.__version__,
-        "pmo_grad_commit": git_state("pmo_grad", "benchmarks/bench_preference.py"),
-        "pmo_grad_source_sha256": package_source_digest(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs, {platform.platform()}",
+        **common_run_info("benchmarks/bench_preference.py"),
         "seeds": ",".join(map(str, args.seeds)),
         "n_gen": "per problem" if args.n_gen is None else str(args.n_gen),
         "pop_size": str(args.pop_size),

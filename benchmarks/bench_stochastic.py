@@ -51,10 +51,8 @@ from __future__ import annotations
 
 import argparse
 import csv
-import datetime
 import math
 import os
-import platform
 import sys
 import time
 from dataclasses import dataclass
@@ -65,13 +63,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pymoo  # noqa: E402
 from pymoo.core.callback import Callback  # noqa: E402
 from pymoo.optimize import minimize  # noqa: E402
 from pymoo.problems import get_problem  # noqa: E402
 
-import pmo_grad  # noqa: E402
-from provenance import git_state, package_source_digest  # noqa: E402  (benchmarks/ is the script folder)
+from provenance import common_run_info  # noqa: E402  (benchmarks/ is the script folder)
 from pmo_grad import (  # noqa: E402
     PSMGD,
     SMGD,
@@ -424,16 +420,7 @@ def plot_problem(spec: ProblemSpec, runs: list[Run], pass_size: int, path: str) 
 
 def run_info(args: argparse.Namespace) -> dict[str, str]:
     return {
-        "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pymoo": pymoo.__version__,
-        "matplotlib": matplotlib.__version__,
-        "pmo_grad": pmo_grad.__version__,
-        "pmo_grad_commit": git_state("pmo_grad", "benchmarks/bench_stochastic.py"),
-        "pmo_grad_source_sha256": package_source_digest(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs, {platform.platform()}",
+        **common_run_info("benchmarks/bench_stochastic.py"),
         "seeds": ",".join(map(str, args.seeds)),
         "tune_seed": str(args.tune_seed),
         "quick": str(args.quick),

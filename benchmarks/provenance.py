@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import os
+import platform
 import subprocess
+import sys
 
 REPOSITORY_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -34,3 +37,29 @@ def git_state(*paths: str) -> str:
     except (OSError, subprocess.CalledProcessError) as error:
         return f"unknown (git failed: {error})"
     return f"{commit}, uncommitted changes: {changes.replace(chr(10), '; ') if changes else 'none'}"
+
+
+def common_run_info(script: str) -> dict[str, str]:
+    """Return the date, command, software versions, code state and machine that a benchmark result belongs to.
+
+    ``script`` is the benchmark's path from the repository root, whose uncommitted changes are
+    reported with those of the package.
+    """
+    import matplotlib
+    import numpy as np
+    import pymoo
+
+    import pmo_grad
+
+    return {
+        "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pymoo": pymoo.__version__,
+        "matplotlib": matplotlib.__version__,
+        "pmo_grad": pmo_grad.__version__,
+        "pmo_grad_commit": git_state("pmo_grad", script),
+        "pmo_grad_source_sha256": package_source_digest(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs, {platform.platform()}",
+    }
